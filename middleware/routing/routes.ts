@@ -1,0 +1,107 @@
+import type { IncomingMessage } from 'node:http';
+import { parse as parseCookie } from 'cookie';
+import type { HeaderMatch, RouteConfig } from '../options.js';
+import { hasSegmentPrefix, normalizePath } from './normalize.js';
+
+/** What routing decided for a request. */
+export interface RouteMatch {
+  pool: string;
+  /** The normalised path the route was matched on. */
+  path: string;
+  /** What goes upstream: the normalised path after `stripPrefix`, with the original query. */
+  upstreamUrl: string;
+}
+
+type Check = (req: IncomingMessage, facts: RequestFacts) => boolean;
+
+/** Per-request facts that only some routes need, computed at most once. */
+class RequestFacts {
+  #cookies: Record<string, string | undefined> | undefined;
+  #host: string | undefined;
+
+  cookies(req: IncomingMessage): Record<string, string | undefined> {
+    this.#cookies ??= req.headers.cookie ? parseCookie(req.headers.cookie) : {};
+    return this.#cookies;
+  }
+
+  host(req: IncomingMessage): string {
+    this.#host ??= hostWithoutPort(req.headers.host ?? '');
+    return this.#host;
+  }
+}
+
+interface CompiledRoute {
+  pool: string;
+  prefix: string;
+  stripPrefix: string | undefined;
+  checks: Check[];
+}
+
+/** Compile routes once; the returned function matches a request (first match wins). */
+export function compileRoutes(routes: readonly RouteConfig[], { caseSensitive }: { caseSensitive: boolean }) {
+  const fold = (text: string) => (caseSensitive ? text : text.toLowerCase());
+  const compiled: CompiledRoute[] = routes.map((route) => ({
+    pool: route.pool,
+    prefix: fold(route.path),
+    stripPrefix: route.stripPrefix === undefined ? undefined : fold(route.stripPrefix),
+    checks: compileChecks(route),
+  }));
+
+  return function match(req: IncomingMessage): RouteMatch | undefined {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = normalizePath(q === -1 ? url : url.slice(0, q));
+    const comparable = caseSensitive ? path : path.toLowerCase();
+    let facts: RequestFacts | undefined; // only routes with more than a path need it
+    for (const route of compiled) {
+      if (!hasSegmentPrefix(comparable, route.prefix)) continue;
+      if (route.checks.length > 0) {
+        const known = (facts ??= new RequestFacts());
+        if (!route.checks.every((check) => check(req, known))) continue;
+      }
+      const query = q === -1 ? '' : url.slice(q);
+      return { pool: route.pool, path, upstreamUrl: upstreamPath(path, comparable, route.stripPrefix) + query };
+    }
+    return undefined;
+  };
+}
+
+function compileChecks(route: RouteConfig): Check[] {
+  const checks: Check[] = [];
+  const { host, methods } = route;
+  if (host !== undefined) checks.push((req, facts) => hostMatches(facts.host(req), host));
+  if (methods) checks.push((req) => methods.includes(req.method ?? 'GET'));
+  for (const [name, expected] of route.header) {
+    checks.push((req) => valueMatches(joinHeader(req.headers[name]), expected));
+  }
+  for (const [name, expected] of route.cookie) {
+    checks.push((req, facts) => valueMatches(facts.cookies(req)[name], expected));
+  }
+  return checks;
+}
+
+function upstreamPath(path: string, comparable: string, stripPrefix: string | undefined): string {
+  if (stripPrefix === undefined || stripPrefix === '/' || !hasSegmentPrefix(comparable, stripPrefix)) return path;
+  return path.slice(stripPrefix.length) || '/';
+}
+
+function hostMatches(host: string, expected: string | RegExp): boolean {
+  if (typeof expected !== 'string') return expected.test(host);
+  if (expected.startsWith('*.')) return host.endsWith(expected.slice(1)) && host.length > expected.length - 1;
+  return host === expected;
+}
+
+function valueMatches(value: string | undefined, expected: HeaderMatch): boolean {
+  if (value === undefined) return false;
+  return typeof expected === 'string' ? value === expected : expected.test(value);
+}
+
+function joinHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** `Example.com:8080` → `example.com`; `[::1]:80` → `[::1]`. */
+export function hostWithoutPort(host: string): string {
+  const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.indexOf(':');
+  return (end > 0 ? host.slice(0, end) : host).toLowerCase();
+}

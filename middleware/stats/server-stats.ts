@@ -1,0 +1,59 @@
+import { LatencyWindow, type Histogram, type Percentiles } from './latency-window.js';
+import { RateWindow } from './rate-window.js';
+
+/** How one forwarded request ended, as far as the server's record is concerned. */
+export type Outcome = 'ok' | 'http4xx' | 'http5xx' | 'connect' | 'timeout' | 'reset' | 'aborted';
+
+export interface ErrorCounts {
+  connect: number;
+  timeout: number;
+  reset: number;
+  http5xx: number;
+  http4xx: number;
+}
+
+export interface StatsSnapshot {
+  requests: number;
+  errors: ErrorCounts;
+  bytesIn: number;
+  bytesOut: number;
+  rps: number;
+  latencyMs: Percentiles;
+  latency: Histogram;
+}
+
+/** Per-server counters: plain numbers on the hot path, derived figures only in snapshot(). */
+export class ServerStats {
+  requests = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly errors: ErrorCounts = { connect: 0, timeout: 0, reset: 0, http5xx: 0, http4xx: 0 };
+  #latency = new LatencyWindow();
+  #rate = new RateWindow();
+
+  /** Count a request as it starts, so rps reflects load even when responses are slow. */
+  started(now: number): void {
+    this.requests++;
+    this.#rate.record(now);
+  }
+
+  /** Record how a request ended; latency only for requests that got a response. */
+  finished(outcome: Outcome, latencyMs: number, bytesIn: number, bytesOut: number, now: number): void {
+    this.bytesIn += bytesIn;
+    this.bytesOut += bytesOut;
+    if (outcome === 'ok' || outcome === 'http4xx' || outcome === 'http5xx') this.#latency.record(latencyMs, now);
+    if (outcome !== 'ok' && outcome !== 'aborted') this.errors[outcome]++;
+  }
+
+  snapshot(now = Date.now()): StatsSnapshot {
+    return {
+      requests: this.requests,
+      errors: { ...this.errors },
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      rps: this.#rate.perSecond(now),
+      latencyMs: this.#latency.percentiles(now),
+      latency: this.#latency.histogram(),
+    };
+  }
+}

@@ -1,0 +1,204 @@
+import { expect } from 'chai';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { createBalancer, type Balancer, type BalancerOptions } from '../../middleware/index.js';
+import { silentLogger } from '../../middleware/logger.js';
+import { refusedUrl, startBackend, type Backend } from '../support/backends.js';
+import { send, startHost, type Host } from '../support/hosts.js';
+import { waitFor } from '../support/wait.js';
+
+/** Open sockets to a backend, as the backend counts them. */
+function openConnections(backend: Backend): Promise<number> {
+  return new Promise((resolve, reject) => backend.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+}
+
+
+describe('failures', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+  });
+
+  async function proxyTo(pools: BalancerOptions['pools']): Promise<{ balancer: Balancer; host: Host }> {
+    const balancer = createBalancer({ pools, logger: silentLogger });
+    const host = await startHost('wrap', balancer);
+    cleanups.push(() => balancer.close(), () => host.close());
+    return { balancer, host };
+  }
+
+  async function backend(id: string, handler?: Parameters<typeof startBackend>[1]): Promise<Backend> {
+    const started = await startBackend(id, handler);
+    cleanups.push(() => started.close());
+    return started;
+  }
+
+  describe('a server refuses the connection', () => {
+    it('retries a GET on another server', async () => {
+      const good = await backend('good');
+      const { host, balancer } = await proxyTo({ api: { servers: [{ id: 'dead', url: await refusedUrl() }, { id: 'good', url: good.url }] } });
+      for (let i = 0; i < 4; i++) expect((await send(host.url, '/x')).json().backend).to.equal('good');
+      const dead = balancer.snapshot().pools.api!.servers.find((s) => s.id === 'dead')!;
+      expect(dead.errors.connect).to.equal(2); // round robin sent it every other request
+    });
+
+    it('retries a POST without a body, and a PUT with one', async () => {
+      const good = await backend('good');
+      const { host } = await proxyTo({ api: { servers: [{ id: 'dead', url: await refusedUrl() }, { id: 'good', url: good.url }] } });
+      const post = await send(host.url, '/x', { method: 'POST' });
+      expect(post.json().backend).to.equal('good');
+      const put = await send(host.url, '/x', { method: 'PUT', body: 'replayed', headers: { 'content-type': 'text/plain' } });
+      expect(put.json()).to.include({ backend: 'good', body: 'replayed' });
+    });
+
+    it('answers 502 for a POST with a body instead of resending it', async () => {
+      const good = await backend('good');
+      const { host } = await proxyTo({ api: { servers: [{ id: 'dead', url: await refusedUrl() }, { id: 'good', url: good.url }] } });
+      const res = await send(host.url, '/x', { method: 'POST', body: 'once only', headers: { 'content-type': 'text/plain' } });
+      expect(res.status).to.equal(502);
+      expect(good.hits).to.equal(0);
+    });
+
+    it('stops after `retries` other servers, with 502', async () => {
+      const urls = await Promise.all([1, 2, 3, 4].map(() => refusedUrl()));
+      const { host, balancer } = await proxyTo({ api: { retries: 2, servers: urls.map((url, i) => ({ id: `d${i}`, url })) } });
+      const res = await send(host.url, '/x');
+      expect(res.status).to.equal(502);
+      const tried = balancer.snapshot().pools.api!.servers.reduce((sum, s) => sum + s.errors.connect, 0);
+      expect(tried).to.equal(3);
+    });
+  });
+
+  it('answers 504 when the connection is not made in time', async () => {
+    // one socket allowed and held by a slow request: the next waits for a connection past connectMs
+    const slow = await backend('slow', (req, res) => setTimeout(() => res.end('late'), 600));
+    const { host } = await proxyTo({ api: { maxSockets: 1, timeouts: { connectMs: 100 }, servers: [{ id: 'slow', url: slow.url }] } });
+    const first = send(host.url, '/hold');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const started = Date.now();
+    const second = await send(host.url, '/queued', { headers: { accept: 'application/json' } });
+    expect(second.status).to.equal(504);
+    expect(second.json()).to.deep.include({ error: { status: 504, code: 'UPSTREAM_CONNECT_TIMEOUT', message: second.json<{ error: { message: string } }>().error.message } });
+    expect(Date.now() - started).to.be.below(500);
+    expect((await first).status).to.equal(200);
+  });
+
+  it('answers 504 when the server does not respond in time, and closes that socket', async () => {
+    const hang = await backend('hang', () => {});
+    const { host } = await proxyTo({ api: { timeouts: { responseMs: 150 }, servers: [{ id: 'hang', url: hang.url }] } });
+    const res = await send(host.url, '/x');
+    expect(res.status).to.equal(504);
+    expect(res.body).to.match(/did not answer in time/);
+    await waitFor('the hung server\'s socket to close', async () => (await openConnections(hang)) === 0);
+  });
+
+  it('ends the client connection when the server stalls mid-response, counting a timeout', async () => {
+    const stalling = await backend('stalling', (req, res) => {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('a first part'); // and nothing more
+    });
+    const { host, balancer } = await proxyTo({ api: { timeouts: { responseMs: 150 }, servers: [{ id: 'stalling', url: stalling.url }] } });
+    const started = Date.now();
+    const outcome = await new Promise<string>((resolve) => {
+      const url = new URL(host.url);
+      http.get({ host: url.hostname, port: url.port, path: '/x', agent: false }, (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve('ended normally'));
+        res.on('error', () => resolve('connection closed'));
+      }).on('error', () => resolve('connection closed'));
+    });
+    expect(outcome).to.equal('connection closed');
+    expect(Date.now() - started).to.be.within(140, 1000);
+    await waitFor('the timeout to be counted', () => balancer.snapshot().pools.api!.servers[0]!.errors.timeout === 1);
+  });
+
+  it('closes the connection of a client that stalls mid-upload, and aborts the server request', async () => {
+    let serverSawAbort = false;
+    const patient = await backend('patient', (req, res) => {
+      req.on('data', () => {});
+      req.on('close', () => (serverSawAbort = !req.complete));
+      req.on('end', () => res.end('got it all'));
+    });
+    const { host } = await proxyTo({ api: { timeouts: { clientMs: 150 }, servers: [{ id: 'patient', url: patient.url }] } });
+    const url = new URL(host.url);
+    const socket = net.connect(Number(url.port), url.hostname);
+    socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b');
+    const started = Date.now();
+    await once(socket, 'close');
+    expect(Date.now() - started).to.be.within(140, 1000);
+    await waitFor('the server request to be aborted', () => serverSawAbort);
+  });
+
+  it('ends the client connection when the server resets mid-response', async () => {
+    const broken = await backend('broken', (req, res) => {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('partial');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const { host, balancer } = await proxyTo({ api: { servers: [{ id: 'broken', url: broken.url }] } });
+    const outcome = await new Promise<string>((resolve) => {
+      const url = new URL(host.url);
+      const req = http.get({ host: url.hostname, port: url.port, path: '/x', agent: false }, (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve('ended normally'));
+        res.on('error', () => resolve('connection closed'));
+        res.on('aborted', () => resolve('connection closed'));
+      });
+      req.on('error', () => resolve('connection closed'));
+    });
+    expect(outcome).to.equal('connection closed');
+    await waitFor('the reset to be counted', () => balancer.snapshot().pools.api!.servers[0]!.errors.reset === 1);
+  });
+
+  it('answers 503 with Retry-After at once when no server is eligible', async () => {
+    const one = await backend('one');
+    const { host, balancer } = await proxyTo({ api: { retryAfterS: 7, servers: [{ id: 'one', url: one.url }] } });
+    balancer.pool('api').disable('one');
+    const started = Date.now();
+    const res = await send(host.url, '/x');
+    expect(res.status).to.equal(503);
+    expect(res.headers['retry-after']).to.equal('7');
+    expect(res.headers['content-type']).to.match(/text\/plain/);
+    expect(Date.now() - started).to.be.below(200);
+    expect(one.hits).to.equal(0);
+  });
+
+  it('aborts the server request when the client goes away', async () => {
+    let serverSawClose: () => void = () => {};
+    const closed = new Promise<void>((resolve) => (serverSawClose = resolve));
+    const slow = await backend('slow', (req, res) => {
+      res.on('close', () => {
+        if (!res.writableFinished) serverSawClose();
+      });
+    });
+    const { host, balancer } = await proxyTo({ api: { servers: [{ id: 'slow', url: slow.url }] } });
+    const url = new URL(host.url);
+    const req = http.get({ host: url.hostname, port: url.port, path: '/long', agent: false });
+    req.on('error', () => {});
+    await waitFor('the request to reach the server', () => slow.hits === 1);
+    req.destroy();
+    await closed;
+    await waitFor('nothing in flight', () => balancer.snapshot().pools.api!.servers[0]!.active === 0);
+  });
+
+  it('never shows a server address in an error body', async () => {
+    const dead = await refusedUrl();
+    const { host } = await proxyTo({ api: { servers: [{ id: 'dead', url: dead }] } });
+    for (const accept of ['application/json', 'text/html']) {
+      const res = await send(host.url, '/x', { headers: { accept } });
+      expect(res.status).to.equal(502);
+      expect(res.body).to.not.include(new URL(dead).port).and.not.include('127.0.0.1').and.not.include('dead');
+    }
+    const json = await send(host.url, '/x', { headers: { accept: 'application/json' } });
+    expect(json.json()).to.have.nested.property('error.code', 'UPSTREAM_CONNECT_FAILED');
+  });
+
+  it('leaves no socket open to a server after failures', async () => {
+    const flaky = await backend('flaky', (req, res) => (req.url === '/reset' ? res.socket?.destroy() : res.end('ok')));
+    const { host, balancer } = await proxyTo({ api: { servers: [{ id: 'flaky', url: flaky.url }] } });
+    for (let i = 0; i < 5; i++) expect((await send(host.url, '/reset')).status).to.equal(502);
+    for (let i = 0; i < 5; i++) expect((await send(host.url, '/fine')).status).to.equal(200);
+    await balancer.close();
+    await waitFor('every socket to the server to close', async () => (await openConnections(flaky)) === 0);
+  });
+});

@@ -1,0 +1,45 @@
+import { expect } from 'chai';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { clientAddress, dropHopByHopRequestHeaders, requestProtocol, responseHead, setForwardedHeaders } from '../../../middleware/forwarding/headers.js';
+
+function request(headers: IncomingHttpHeaders, remoteAddress = '::ffff:192.0.2.10', encrypted = false): IncomingMessage {
+  return { headers, socket: { remoteAddress, encrypted } } as unknown as IncomingMessage;
+}
+
+describe('forwarding/headers', () => {
+  it('drops hop-by-hop request headers and those named in Connection, keeping transfer-encoding', () => {
+    const headers: IncomingHttpHeaders = { connection: 'close, X-Trace', 'x-trace': '1', 'keep-alive': 'timeout=5', te: 'trailers', upgrade: 'h2c', 'proxy-authorization': 'Basic x', 'transfer-encoding': 'chunked', accept: '*/*' };
+    dropHopByHopRequestHeaders(headers);
+    expect(headers).to.deep.equal({ 'transfer-encoding': 'chunked', accept: '*/*' });
+  });
+
+  it('filters hop-by-hop response headers from raw pairs and appends extra ones', () => {
+    const raw = ['Content-Type', 'text/plain', 'Connection', 'keep-alive, X-Private', 'X-Private', 'no', 'Transfer-Encoding', 'chunked', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'];
+    expect(responseHead(raw, ['Set-Cookie', 'sy=x'])).to.deep.equal({
+      headers: ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Set-Cookie', 'sy=x'],
+      contentLength: -1,
+    });
+    expect(responseHead(['Content-Length', '42', 'ETag', '"x"']).contentLength).to.equal(42);
+  });
+
+  it('replaces forwarded headers from an untrusted client', () => {
+    const req = request({ host: 'shop.example', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil' });
+    setForwardedHeaders(req, false);
+    expect(req.headers).to.include({ 'x-forwarded-for': '192.0.2.10', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'shop.example' });
+  });
+
+  it('appends to forwarded headers from a trusted proxy', () => {
+    const req = request({ host: 'internal', 'x-forwarded-for': '203.0.113.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' });
+    setForwardedHeaders(req, true);
+    expect(req.headers).to.include({ 'x-forwarded-for': '203.0.113.1, 192.0.2.10', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' });
+  });
+
+  it('takes the client address and protocol from trusted headers only', () => {
+    const req = request({ 'x-forwarded-for': '203.0.113.1, 10.0.0.1', 'x-forwarded-proto': 'https' });
+    expect(clientAddress(req, true)).to.equal('203.0.113.1');
+    expect(clientAddress(req, false)).to.equal('192.0.2.10');
+    expect(requestProtocol(req, true)).to.equal('https');
+    expect(requestProtocol(req, false)).to.equal('http');
+    expect(requestProtocol(request({}, '::1', true), false)).to.equal('https');
+  });
+});
