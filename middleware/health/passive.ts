@@ -1,0 +1,131 @@
+import type { Logger } from '../logger.js';
+import type { PassiveHealthConfig } from '../options.js';
+import type { Server } from '../pool/server.js';
+import type { Outcome } from '../stats/server-stats.js';
+
+export interface PassiveHealthOptions {
+  logger: Logger;
+  /** The pool's name, for log messages. */
+  pool: string;
+}
+
+/** A watched server's running count; created once in watch(), mutated in place on the hot path. */
+interface Tally {
+  failures: number;
+  /** Readmits at the end of the current ejection. */
+  timer: NodeJS.Timeout | undefined;
+  /** An ejection was refused by maxEjectedPercent and logged; cleared by a success or an ejection. */
+  refused: boolean;
+}
+
+/**
+ * Outlier ejection from real traffic, as Envoy's outlier detection and NGINX's `max_fails` do:
+ * `consecutiveFailures` failed requests in a row take a server out for
+ * `min(baseEjectionMs × (ejections + 1), maxEjectionMs)`, then a timer lets it back in.
+ * Writes only the server's ejection flag; the active checker may readmit earlier.
+ *
+ * @example
+ * const passive = new PassiveHealth(pool.config.passiveHealth!, { logger, pool: pool.name });
+ * for (const server of pool.servers) passive.watch(server);
+ * passive.record(server, 'connect'); // from Pool.release, once per finished request
+ */
+export class PassiveHealth {
+  readonly #config: PassiveHealthConfig;
+  readonly #logger: Logger;
+  readonly #pool: string;
+  readonly #tallies = new Map<Server, Tally>();
+  #closed = false;
+
+  constructor(config: PassiveHealthConfig, options: PassiveHealthOptions) {
+    this.#config = config;
+    this.#logger = options.logger;
+    this.#pool = options.pool;
+  }
+
+  /** Count this server's outcomes; it also counts towards the pool size for maxEjectedPercent. */
+  watch(server: Server): void {
+    if (!this.#closed && !this.#tallies.has(server)) this.#tallies.set(server, { failures: 0, timer: undefined, refused: false });
+  }
+
+  /** Forget a server and its readmission timer. */
+  unwatch(server: Server): void {
+    const tally = this.#tallies.get(server);
+    if (!tally) return;
+    clearTimeout(tally.timer);
+    this.#tallies.delete(server);
+  }
+
+  /**
+   * A finished request's outcome. On the hot path: one map lookup and a counter, no allocation;
+   * only the rare ejection itself does more.
+   */
+  record(server: Server, outcome: Outcome): void {
+    const tally = this.#tallies.get(server);
+    if (tally === undefined) return;
+    switch (outcome) {
+      case 'connect':
+      case 'timeout':
+      case 'reset':
+        break;
+      case 'http5xx':
+        if (this.#config.include5xx) break;
+        // not counted, but still an answer: the server is reachable, as Envoy resets its gateway-failure count
+        tally.failures = 0;
+        tally.refused = false;
+        return;
+      case 'aborted':
+        return; // the client went away: says nothing about the server
+      default:
+        tally.failures = 0;
+        tally.refused = false;
+        return;
+    }
+    // requests sent before an ejection still finish during it: they must not stretch it
+    if (server.ejected) return;
+    tally.failures++;
+    if (tally.failures >= this.#config.consecutiveFailures) this.#eject(server, tally, outcome);
+  }
+
+  /** Stop every readmission timer and stop counting, for good. Servers ejected now stay so until another writer readmits them. */
+  close(): void {
+    this.#closed = true;
+    for (const tally of this.#tallies.values()) clearTimeout(tally.timer);
+    this.#tallies.clear();
+  }
+
+  #eject(server: Server, tally: Tally, outcome: Outcome): void {
+    const failures = tally.failures;
+    tally.failures = 0;
+    if (!this.#roomToEject()) {
+      if (!tally.refused) {
+        tally.refused = true;
+        this.#logger.warn(
+          `passive health: ${this.#pool}/${server.id} failed ${failures} times in a row but stays in: ejecting it would exceed maxEjectedPercent (${this.#config.maxEjectedPercent}%)`,
+          { pool: this.#pool, server: server.id },
+        );
+      }
+      return;
+    }
+    tally.refused = false;
+    const ms = Math.min(this.#config.baseEjectionMs * (server.ejections + 1), this.#config.maxEjectionMs);
+    const until = Date.now() + ms;
+    const reason = `${failures} consecutive failure${failures === 1 ? '' : 's'} (last: ${outcome}); ejected for ${ms} ms`;
+    this.#logger.warn(`passive health: ${this.#pool}/${server.id} ${reason}`, { pool: this.#pool, server: server.id, url: server.url, ejections: server.ejections + 1 });
+    server.eject(until, reason);
+    clearTimeout(tally.timer);
+    tally.timer = setTimeout(() => {
+      tally.timer = undefined;
+      // an active check may have readmitted it already, and a later ejection owns its own timer
+      if (server.ejectedUntil === until) server.readmit('ejection time over');
+    }, ms);
+    tally.timer.unref();
+  }
+
+  /** Would one more ejection keep the ejected share at or below maxEjectedPercent? */
+  #roomToEject(): boolean {
+    let ejected = 0;
+    for (const server of this.#tallies.keys()) if (server.ejected) ejected++;
+    // (ejected + 1) / total <= percent / 100, without dividing
+    return (ejected + 1) * 100 <= this.#tallies.size * this.#config.maxEjectedPercent;
+  }
+}
