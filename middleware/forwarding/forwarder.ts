@@ -1,6 +1,5 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Affinity } from '../affinity/affinity.js';
 import type { ErrorCode } from '../errors.js';
@@ -14,17 +13,17 @@ import { Exchange } from './exchange.js';
 import { responseHead } from './headers.js';
 import { TimeoutSweep, type Expiry } from './timeouts.js';
 import { hasBody, isIdempotent, parsedBodyBytes, readBody, shouldBufferForRetry } from './request-body.js';
+import { openUpstreamRequest, upstreamOf, type Upstream } from './upstream.js';
 
 /**
- * How http-proxy's events find their exchange. Never a property on the client's `req`:
- * Express has swapped its prototype, and a property added after that turns it into a slow
- * dictionary object for every later read, Express's and Node's included. So the exchange
- * rides in the per-attempt options (which 'proxyReq' receives), then on the ClientRequest
- * (which the response points back to).
+ * How the server's request and response find their exchange: a property on the ClientRequest,
+ * which is ours. Never one on the client's `req` or `res`: Express has swapped their prototypes,
+ * and a property added after that turns them into slow dictionary objects for every later read.
+ * Listeners are shared functions reading it, so a request allocates no closures for them.
  */
 const kExchange = Symbol('switchyard.exchange');
-type AttemptOptions = httpProxy.ServerOptions & { exchange: Exchange };
-type TaggedClientRequest = ClientRequest & { [kExchange]?: Exchange };
+type TaggedClientRequest = ClientRequest & { [kExchange]: Exchange };
+type UpstreamResponse = IncomingMessage & { req: TaggedClientRequest };
 
 /** Connection errors that mean the server never got the request: safe to try another. */
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -36,34 +35,46 @@ class TimeoutError extends Error {
 }
 
 /**
- * Moves bytes: one http-proxy server for the balancer, one keep-alive agent per pool.
- * Never decides who is healthy; it reports each attempt's outcome to the pool.
+ * Moves bytes: one keep-alive agent per pool, requests on node:http. Never decides who is
+ * healthy; it reports each attempt's outcome to the pool.
+ *
+ * HTTP requests are relayed here rather than through http-proxy's web(): measured on the same
+ * machine, its passes (option merging, url.parse, two pipes, a setHeader per response header)
+ * cost more CPU per request than all of the balancing. WebSocket upgrades, where http-proxy's
+ * handshake and socket plumbing earn their keep, still go through its ws().
  */
 export class Forwarder {
   readonly #proxy: httpProxy;
   readonly #agents = new Map<Pool, PoolAgents>();
-  readonly #options = new WeakMap<Server, httpProxy.ServerOptions>();
+  readonly #upstreams = new WeakMap<Server, Upstream>();
   readonly #logger: Logger;
   readonly #affinity: Affinity | undefined;
   readonly #timeouts: TimeoutSweep;
+  readonly #onResponse: (this: TaggedClientRequest, proxyRes: IncomingMessage) => void;
+  readonly #onRequestError: (this: TaggedClientRequest, error: NodeJS.ErrnoException) => void;
+  readonly #onResponseClose: (this: UpstreamResponse) => void;
 
   constructor(pools: Iterable<Pool>, { logger, affinity }: { logger: Logger; affinity: Affinity | undefined }) {
     this.#logger = logger;
     this.#affinity = affinity;
     for (const pool of pools) this.#agents.set(pool, new PoolAgents(pool.config));
     this.#timeouts = new TimeoutSweep([...this.#agents.keys()], (exchange, expiry) => this.#expired(exchange, expiry));
-    this.#proxy = httpProxy.createProxyServer({ selfHandleResponse: true, xfwd: false });
-    this.#proxy.on('proxyReq', (proxyReq, req, res, options) => {
-      const exchange = (options as AttemptOptions).exchange;
-      (proxyReq as TaggedClientRequest)[kExchange] = exchange;
-      this.#connected(exchange, proxyReq);
-    });
-    this.#proxy.on('proxyRes', (proxyRes) => {
-      const exchange = ((proxyRes as IncomingMessage & { req?: TaggedClientRequest }).req)?.[kExchange];
-      if (exchange) this.#respond(exchange, proxyRes);
-    });
-    // every web() call passes its own callback; this only guards against a crash
+    this.#proxy = httpProxy.createProxyServer({ xfwd: false });
+    // every ws() call passes its own callback; this only guards against a crash
     this.#proxy.on('error', (error) => this.#logger.error('unexpected proxy error', { error: error.message }));
+    // the listeners below get their emitter as `this`, and reach the forwarder through this name
+    const forwarder = this;
+    this.#onResponse = function (proxyRes) {
+      forwarder.#respond(this[kExchange], this, proxyRes);
+    };
+    this.#onRequestError = function (error) {
+      forwarder.#failed(this[kExchange], this, error);
+    };
+    this.#onResponseClose = function () {
+      // a server that resets or stalls mid-body: end the client's connection, never leave it hanging
+      const exchange = this.req[kExchange];
+      if (!this.complete && exchange.proxyReq === this.req) forwarder.#cut(exchange, exchange.timedOut ? 'timeout' : 'reset');
+    };
   }
 
   /** The pool's agent for a protocol (WebSockets reuse it). */
@@ -71,7 +82,7 @@ export class Forwarder {
     return this.#agents.get(pool)!.for(server.target.protocol);
   }
 
-  /** The raw http-proxy server, for WebSocket upgrades. */
+  /** The http-proxy server, for WebSocket upgrades. */
   get proxy(): httpProxy {
     return this.#proxy;
   }
@@ -101,45 +112,40 @@ export class Forwarder {
   }
 
   #attempt(exchange: Exchange, server: Server): void {
-    const attempt = ++exchange.attempt;
+    exchange.attempt++;
     exchange.server = server;
     exchange.started = performance.now();
-    exchange.proxyReq = undefined;
     exchange.timedOut = undefined;
     exchange.clientMovedAt = exchange.serverMovedAt = exchange.started;
     exchange.attemptOpen = true;
     exchange.pool.acquire(server, exchange);
     server.stats.started(exchange.now);
-    const base = this.#optionsFor(exchange.pool, server);
-    const options: AttemptOptions = { target: base.target!, agent: base.agent, changeOrigin: base.changeOrigin!, secure: base.secure!, exchange };
-    if (exchange.body !== undefined) {
-      // a fresh stream per attempt, with the length the bytes really have
-      exchange.req.headers['content-length'] = String(exchange.body.length);
-      delete exchange.req.headers['transfer-encoding'];
-      options.buffer = Readable.from([exchange.body]);
+    const { req, body } = exchange;
+    if (body !== undefined) {
+      // resent whole on each attempt, with the length the bytes really have
+      req.headers['content-length'] = String(body.length);
+      if (req.headers['transfer-encoding'] !== undefined) delete req.headers['transfer-encoding'];
     }
-    this.#proxy.web(exchange.req, exchange.res, options, (error) => this.#failed(exchange, attempt, error as NodeJS.ErrnoException));
-  }
-
-  #optionsFor(pool: Pool, server: Server): httpProxy.ServerOptions {
-    let options = this.#options.get(server);
-    if (!options) {
-      const { config } = pool;
-      options = {
-        target: server.target as unknown as httpProxy.ProxyTargetUrl,
-        agent: this.agentFor(pool, server),
-        changeOrigin: config.changeOrigin,
-        secure: config.tls.rejectUnauthorized !== false,
-      };
-      this.#options.set(server, options);
-    }
-    return options;
-  }
-
-  /** The request has a socket to the server (its timeouts are the sweep's: see timeouts.ts). */
-  #connected(exchange: Exchange, proxyReq: ClientRequest): void {
+    const proxyReq = openUpstreamRequest(this.#upstreamOf(exchange.pool, server), exchange.method, req.url!, req.headers) as TaggedClientRequest;
+    proxyReq[kExchange] = exchange;
     exchange.proxyReq = proxyReq;
-    if (exchange.done) proxyReq.destroy();
+    proxyReq.on('response', this.#onResponse);
+    proxyReq.on('error', this.#onRequestError);
+    if (body !== undefined) proxyReq.end(body);
+    else if (hasBody(req) && !req.readableEnded) {
+      // a client that goes away mid-upload errors its request; the response's close ends the exchange
+      req.on('error', ignore);
+      req.pipe(proxyReq);
+    } else proxyReq.end();
+  }
+
+  #upstreamOf(pool: Pool, server: Server): Upstream {
+    let upstream = this.#upstreams.get(server);
+    if (!upstream) {
+      upstream = upstreamOf(server, this.agentFor(pool, server), pool.config.changeOrigin);
+      this.#upstreams.set(server, upstream);
+    }
+    return upstream;
   }
 
   /** The sweep found a request past one of its timeouts. */
@@ -154,14 +160,17 @@ export class Forwarder {
     exchange.timedOut = expiry;
     if (expiry === 'response' && exchange.responded) return this.#cut(exchange, 'timeout');
     const message = expiry === 'connect' ? `connect timeout after ${timeouts.connectMs} ms` : `no response for ${timeouts.responseMs} ms`;
-    // with a socket, its error takes the usual path; still queued for one, answer now
-    if (exchange.proxyReq) exchange.proxyReq.destroy(new TimeoutError(message));
-    else this.#finish(exchange, 'timeout', 'UPSTREAM_CONNECT_TIMEOUT');
+    const { proxyReq } = exchange;
+    // with a socket, the request's error takes the usual path, as a timeout
+    if (proxyReq?.socket) return void proxyReq.destroy(new TimeoutError(message));
+    // still queued for a pooled socket: it would only error once it got one, so answer now
+    proxyReq?.destroy();
+    this.#finish(exchange, 'timeout', 'UPSTREAM_CONNECT_TIMEOUT');
   }
 
-  #respond(exchange: Exchange, proxyRes: IncomingMessage): void {
+  #respond(exchange: Exchange, proxyReq: ClientRequest, proxyRes: IncomingMessage): void {
     const { res } = exchange;
-    if (exchange.done || res.destroyed) {
+    if (exchange.done || res.destroyed || exchange.proxyReq !== proxyReq) {
       proxyRes.destroy();
       return;
     }
@@ -172,19 +181,15 @@ export class Forwarder {
     const setCookie = exchange.pool.config.sticky ? this.#affinity?.pin(exchange.req, exchange.pool, exchange.server, exchange.pinning, exchange.now) : undefined;
     const head = responseHead(proxyRes.rawHeaders, setCookie === undefined ? undefined : ['Set-Cookie', setCookie]);
     writeHead(res, status, proxyRes.statusMessage, head.headers);
-    if (head.contentLength >= 0) exchange.bytesOut = head.contentLength;
-    else proxyRes.on('data', (chunk: Buffer) => (exchange.bytesOut += chunk.length));
-    // the error is seen again as an incomplete close just below
+    // the error is seen again as an incomplete close
     proxyRes.on('error', ignore);
-    // a server that resets or stalls mid-body: end the client's connection, never leave it hanging
-    proxyRes.on('close', () => {
-      if (!proxyRes.complete) this.#cut(exchange, exchange.timedOut ? 'timeout' : 'reset');
-    });
-    proxyRes.pipe(res); // the response's own 'close' ends the exchange
+    proxyRes.on('close', this.#onResponseClose);
+    proxyRes.on('data', relayChunk);
+    proxyRes.on('end', endRelay); // the client response's own 'close' then ends the exchange
   }
 
-  #failed(exchange: Exchange, attempt: number, error: NodeJS.ErrnoException): void {
-    if (exchange.done || attempt !== exchange.attempt) return;
+  #failed(exchange: Exchange, proxyReq: ClientRequest, error: NodeJS.ErrnoException): void {
+    if (exchange.done || proxyReq !== exchange.proxyReq) return;
     if (exchange.responded || exchange.res.headersSent) {
       this.#cut(exchange, exchange.timedOut ? 'timeout' : 'reset');
       return;
@@ -234,6 +239,20 @@ export class Forwarder {
   }
 }
 
+/** Relay one chunk of the server's body to the client, pausing while the client's buffer is full. */
+function relayChunk(this: UpstreamResponse, chunk: Buffer): void {
+  const exchange = this.req[kExchange];
+  exchange.bytesOut += chunk.length;
+  if (!exchange.res.write(chunk)) {
+    this.pause();
+    exchange.res.once('drain', () => this.resume());
+  }
+}
+
+function endRelay(this: UpstreamResponse): void {
+  this.req[kExchange].res.end();
+}
+
 /**
  * `res.writeHead` with a flat header list. When headers were set before (Express sets
  * X-Powered-By), Node merges the list with setHeader, keeping only the last of a repeated
@@ -254,6 +273,6 @@ function classify(exchange: Exchange, error: NodeJS.ErrnoException): { outcome: 
   if (exchange.timedOut === 'response') return { outcome: 'timeout', code: 'UPSTREAM_RESPONSE_TIMEOUT' };
   if (error.code && CONNECT_ERRORS.has(error.code)) return { outcome: 'connect', code: 'UPSTREAM_CONNECT_FAILED' };
   // TLS failures (an untrusted certificate) also mean the request never reached the app
-  if (exchange.proxyReq === undefined || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_|SIGNATURE/i.test(error.code ?? '')) return { outcome: 'connect', code: 'UPSTREAM_CONNECT_FAILED' };
+  if (!exchange.proxyReq?.socket || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_|SIGNATURE/i.test(error.code ?? '')) return { outcome: 'connect', code: 'UPSTREAM_CONNECT_FAILED' };
   return { outcome: 'reset', code: 'UPSTREAM_RESET' };
 }

@@ -15,7 +15,7 @@ export interface CheckResult {
   reason: string;
 }
 
-/** What `http-proxy` needs to reach a server, built once from its URL. */
+/** Where a server is, built once from its URL. */
 export interface ProxyTarget {
   protocol: 'http:' | 'https:';
   hostname: string;
