@@ -181,8 +181,7 @@ export class Forwarder {
     const setCookie = exchange.pool.config.sticky ? this.#affinity?.pin(exchange.req, exchange.pool, exchange.server, exchange.pinning, exchange.now) : undefined;
     const head = responseHead(proxyRes.rawHeaders, setCookie === undefined ? undefined : ['Set-Cookie', setCookie]);
     writeHead(res, status, proxyRes.statusMessage, head.headers);
-    // the error is seen again as an incomplete close
-    proxyRes.on('error', ignore);
+    // no 'error' listener: a response stream emits errors only to listeners, and a cut shows as an incomplete close
     proxyRes.on('close', this.#onResponseClose);
     proxyRes.on('data', relayChunk);
     proxyRes.on('end', endRelay); // the client response's own 'close' then ends the exchange

@@ -90,7 +90,7 @@ export function responseHead(rawHeaders: readonly string[], extra?: readonly str
     if (INTERESTING_LENGTHS.has(name.length)) {
       const lower = name.toLowerCase();
       if (lower === 'content-length') contentLength = Number(rawHeaders[i + 1]) || 0;
-      else if (lower === 'connection') named = rawHeaders[i + 1]!.toLowerCase();
+      else if (lower === 'connection') named = namedInConnection(rawHeaders[i + 1]!);
       if (RESPONSE_HOP_BY_HOP.has(lower)) continue;
     }
     headers.push(name, rawHeaders[i + 1]!);
@@ -99,6 +99,12 @@ export function responseHead(rawHeaders: readonly string[], extra?: readonly str
   if (named !== undefined) dropNamed(headers, named);
   if (extra) headers.push(...extra);
   return { headers, contentLength };
+}
+
+/** The header names a Connection value lists, or undefined for the usual bare `keep-alive` or `close`. */
+function namedInConnection(value: string): string | undefined {
+  const lower = value.toLowerCase();
+  return lower === 'keep-alive' || lower === 'close' ? undefined : lower;
 }
 
 function dropNamed(headers: string[], connection: string): void {

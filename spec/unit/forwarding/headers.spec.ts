@@ -22,6 +22,13 @@ describe('forwarding/headers', () => {
     expect(responseHead(['Content-Length', '42', 'ETag', '"x"']).contentLength).to.equal(42);
   });
 
+  it('drops response headers the server named in Connection, and only hop-by-hop ones for a bare keep-alive or close', () => {
+    const raw = ['Connection', 'Keep-Alive, X-Debug', 'X-Debug', '1', 'Keep-Alive', 'timeout=5', 'Vary', 'Accept'];
+    expect(responseHead(raw).headers).to.deep.equal(['Vary', 'Accept']);
+    expect(responseHead(['Connection', 'close', 'X-Debug', '1']).headers).to.deep.equal(['X-Debug', '1']);
+    expect(responseHead(['Connection', 'keep-alive', 'Transfer-Encoding', 'chunked', 'ETag', '"x"']).headers).to.deep.equal(['ETag', '"x"']);
+  });
+
   it('replaces forwarded headers from an untrusted client', () => {
     const req = request({ host: 'shop.example', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil' });
     setForwardedHeaders(req, false);
