@@ -69,6 +69,24 @@ describe('failures', () => {
     });
   });
 
+  it('retries a GET on another server when a reused keep-alive socket is reset before any answer', async () => {
+    // the server closes an idle connection just as the balancer reuses it: its second request on a socket is cut
+    const requestsOn = new WeakMap<net.Socket, number>();
+    const closing = await backend('closing', (req, res, self) => {
+      const seen = (requestsOn.get(req.socket) ?? 0) + 1;
+      requestsOn.set(req.socket, seen);
+      if (seen > 1) return void req.socket.destroy();
+      res.end(JSON.stringify({ backend: self.id }));
+    });
+    const good = await backend('good');
+    const { host, balancer } = await proxyTo({ api: { servers: [{ id: 'closing', url: closing.url }, { id: 'good', url: good.url }] } });
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await send(host.url, '/x'));
+    expect(answers.map((res) => [res.status, res.json().backend])).to.deep.equal([[200, 'closing'], [200, 'good'], [200, 'good']]);
+    expect(closing.hits).to.equal(2);
+    expect(balancer.snapshot().pools.api!.servers.find((s) => s.id === 'closing')!.errors.reset).to.equal(1);
+  });
+
   it('answers 504 when the connection is not made in time', async () => {
     // one socket allowed and held by a slow request: the next waits for a connection past connectMs
     const slow = await backend('slow', (req, res) => setTimeout(() => res.end('late'), 600));
