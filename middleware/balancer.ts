@@ -137,12 +137,11 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       if (socket.destroyed) return;
       const server = pinning?.server ?? pool.pick(context);
       if (!server) return refuse(socket, 503, 'Service Unavailable', `Retry-After: ${pool.config.retryAfterS}\r\n`);
-      // the upgrade answer comes from the server as raw bytes, so no cookie is added; the pin is still counted and stored
-      this.#affinity?.pin(req, pool, server, pinning, context.now);
+      const setCookie = pool.config.sticky ? this.#affinity?.pin(req, pool, server, pinning, context.now) : undefined;
       req.url = match.upstreamUrl;
       this.#stripAffinityCookie(req, pool);
       setForwardedHeaders(req, this.config.trustProxy);
-      tunnel(this.#forwarder, pool, server, req, socket, head);
+      tunnel(this.#forwarder, pool, server, req, socket, head, setCookie);
     };
     if (found instanceof Promise) found.then(open);
     else open(found);

@@ -14,6 +14,7 @@ import { responseHead } from './headers.js';
 import { TimeoutSweep, type Expiry } from './timeouts.js';
 import { hasBody, isIdempotent, parsedBodyBytes, readBody, shouldBufferForRetry } from './request-body.js';
 import { openUpstreamRequest, upstreamOf, type Upstream } from './upstream.js';
+import { addSetCookieOnUpgrade, type TunnelOptions } from './websocket.js';
 
 /**
  * How the server's request and response find their exchange: a property on the ClientRequest,
@@ -62,6 +63,11 @@ export class Forwarder {
     this.#proxy = httpProxy.createProxyServer({ xfwd: false });
     // every ws() call passes its own callback; this only guards against a crash
     this.#proxy.on('error', (error) => this.#logger.error('unexpected proxy error', { error: error.message }));
+    // http-proxy adds its own 'upgrade' listener just after this event, so ours runs first
+    this.#proxy.on('proxyReqWs', (proxyReq, _req, _socket, options) => {
+      const { setCookie } = options as TunnelOptions;
+      if (setCookie !== undefined) addSetCookieOnUpgrade(proxyReq, setCookie);
+    });
     // the listeners below get their emitter as `this`, and reach the forwarder through this name
     const forwarder = this;
     this.#onResponse = function (proxyRes) {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import WebSocket, { WebSocketServer } from 'ws';
 import { serverToken, signValue, verifyValue } from '../../middleware/affinity/cookie-value.js';
 import { createBalancer, type Balancer, type ServerSnapshot } from '../../middleware/index.js';
@@ -66,6 +67,13 @@ async function openSocket(url: string, cookieHeader?: string): Promise<WebSocket
   return socket;
 }
 
+/** Open a WebSocket and keep the Set-Cookie lines of its handshake answer. */
+async function openSocketWithHandshake(url: string, cookieHeader?: string): Promise<{ socket: WebSocket; setCookies: string[] }> {
+  const socket = new WebSocket(url, cookieHeader === undefined ? {} : { headers: { cookie: cookieHeader } });
+  const [[response]] = await Promise.all([once(socket, 'upgrade') as Promise<[IncomingMessage]>, once(socket, 'open')]);
+  return { socket, setCookies: response.headers['set-cookie'] ?? [] };
+}
+
 async function ask(socket: WebSocket, text: string): Promise<{ backend: string; cookie: string | null }> {
   socket.send(text);
   const [data] = await once(socket, 'message');
@@ -86,6 +94,7 @@ describe('sticky sessions, end to end (memory store)', () => {
     otherIds = others.map((b) => b.id);
     for (const backend of backends) {
       const wss = new WebSocketServer({ server: backend.server });
+      wss.on('headers', (headers) => headers.push('Set-Cookie: ws_app=1; Path=/'));
       wss.on('connection', (socket, req) =>
         socket.on('message', () => socket.send(JSON.stringify({ backend: backend.id, cookie: req.headers.cookie ?? null }))),
       );
@@ -502,6 +511,27 @@ describe('sticky sessions, end to end (memory store)', () => {
           socket.close();
           await once(socket, 'close');
         }
+      });
+
+      it("pins a new client on its WebSocket handshake: the 101 answer carries the cookie, beside the server's own", async () => {
+        const { host } = await make();
+        const ws = `${host.url.replace('http', 'ws')}/api/live`;
+        const first = await openSocketWithHandshake(ws);
+        sockets.push(first.socket);
+        const line = first.setCookies.find((entry) => entry.startsWith(`${COOKIE}=`));
+        expect(line, 'an affinity Set-Cookie on the 101').to.be.a('string');
+        expect(first.setCookies, "the server's own cookie too").to.include('ws_app=1; Path=/');
+        expect(line!.toLowerCase()).to.include('httponly');
+        const value = line!.split(';')[0]!.slice(COOKIE.length + 1);
+        expect(sessionOf(value)).to.be.a('string');
+        const pinned = (await ask(first.socket, 'who')).backend;
+        for (let i = 0; i < 4; i++) {
+          const again = await openSocket(ws, cookie(value));
+          sockets.push(again);
+          expect((await ask(again, 'who')).backend, `upgrade ${i}`).to.equal(pinned);
+        }
+        // plain requests with the cookie follow it too
+        expect((await get(host.url, '/api/x', cookie(value))).backend).to.equal(pinned);
       });
 
       it('does not forward the affinity cookie on a WebSocket upgrade (other cookies pass)', async () => {
