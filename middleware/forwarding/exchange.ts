@@ -49,6 +49,8 @@ export class Exchange implements PickContext, InFlight {
   outcome: Outcome = 'ok';
   attemptOpen = false;
   bytesOut = 0;
+  /** Body bytes relayed to the server, counted only for a body without Content-Length. */
+  chunkedBytesIn = 0;
 
   constructor(req: IncomingMessage, res: ServerResponse, pool: Pool, path: string, peerAddress: string, clientAddress: string, now: number) {
     this.req = req;
@@ -73,7 +75,7 @@ export class Exchange implements PickContext, InFlight {
   endAttempt(outcome: Outcome, endedAt: number): void {
     if (!this.attemptOpen) return;
     this.attemptOpen = false;
-    const bytesIn = Number(this.req.headers['content-length']) || 0;
+    const bytesIn = Number(this.req.headers['content-length']) || this.chunkedBytesIn;
     // counted in the window the request started in: one clock read fewer per request
     this.server.stats.finished(outcome, endedAt - this.started, bytesIn, this.bytesOut, this.now);
     this.pool.release(this.server, this, outcome);

@@ -141,6 +141,7 @@ export class Forwarder {
     else if (hasBody(req) && !req.readableEnded) {
       // a client that goes away mid-upload errors its request; the response's close ends the exchange
       req.on('error', ignore);
+      if (req.headers['content-length'] === undefined) req.on('data', (chunk: Buffer) => (exchange.chunkedBytesIn += chunk.length));
       req.pipe(proxyReq);
     } else proxyReq.end();
   }

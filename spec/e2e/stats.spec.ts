@@ -1,8 +1,23 @@
 import { expect } from 'chai';
+import http from 'node:http';
 import { createBalancer, type Balancer } from '../../middleware/index.js';
 import { silentLogger } from '../../middleware/logger.js';
 import { refusedUrl, startBackend, type Backend } from '../support/backends.js';
 import { send, startHost, type Host } from '../support/hosts.js';
+
+/** POST a body in chunks, without Content-Length. */
+function postChunked(base: string, path: string, chunks: string[]): Promise<number> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path, method: 'POST', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
 
 describe('per-server stats in snapshot()', () => {
   let backend: Backend;
@@ -27,6 +42,7 @@ describe('per-server stats in snapshot()', () => {
     });
     host = await startHost('wrap', balancer);
     for (let i = 0; i < 6; i++) await send(host.url, '/200', { method: 'POST', body: 'abc', headers: { 'content-type': 'text/plain' } });
+    await postChunked(host.url, '/200', ['ab', 'cde']);
     await send(host.url, '/404');
     await send(host.url, '/503');
     await send(host.url, '/hang');
@@ -42,10 +58,10 @@ describe('per-server stats in snapshot()', () => {
   it('counts requests, errors by class and bytes', () => {
     const { pools } = balancer.snapshot();
     const s1 = pools.api!.servers[0]!;
-    expect(s1.requests).to.equal(9);
+    expect(s1.requests).to.equal(10);
     expect(s1.errors).to.deep.equal({ connect: 0, timeout: 1, reset: 0, http5xx: 1, http4xx: 1 });
-    expect(s1.bytesIn).to.equal(18); // six 3-byte bodies
-    expect(s1.bytesOut).to.equal(40); // eight 5-byte answers
+    expect(s1.bytesIn).to.equal(23); // six 3-byte bodies, and one of 5 bytes in chunks
+    expect(s1.bytesOut).to.equal(45); // nine 5-byte answers
     expect(pools.dead!.servers[0]!.errors.connect).to.equal(1);
   });
 
@@ -53,7 +69,7 @@ describe('per-server stats in snapshot()', () => {
     const s1 = balancer.snapshot().pools.api!.servers[0]!;
     expect(s1.latencyMs.p50).to.be.a('number').and.above(0);
     expect(s1.latencyMs.p99).to.be.at.least(s1.latencyMs.p50!);
-    expect(s1.latency.count).to.equal(8); // the timed-out request has no latency
+    expect(s1.latency.count).to.equal(9); // the timed-out request has no latency
     expect(s1.active).to.equal(0);
   });
 
