@@ -35,7 +35,6 @@ export class Exchange implements PickContext, InFlight {
 
   // the current attempt
   server!: Server;
-  attempt = 0;
   started = 0;
   proxyReq: ClientRequest | undefined;
   timedOut: 'connect' | 'response' | undefined;

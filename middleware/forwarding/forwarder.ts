@@ -118,7 +118,6 @@ export class Forwarder {
   }
 
   #attempt(exchange: Exchange, server: Server): void {
-    exchange.attempt++;
     exchange.server = server;
     exchange.started = performance.now();
     exchange.timedOut = undefined;
