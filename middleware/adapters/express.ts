@@ -9,5 +9,6 @@ interface Handles {
 
 /** `app.use(balancer.express())`: proxies routed requests, calls `next()` for the rest. */
 export function expressAdapter(balancer: Handles): ConnectMiddleware {
-  return (req, res, next) => balancer.handle(req, res, () => next());
+  // `next` is called with no argument, which is what Express's next() wants to hear
+  return (req, res, next) => balancer.handle(req, res, next);
 }

@@ -40,6 +40,8 @@ export class Pool {
   readonly name: string;
   readonly config: PoolConfig;
   readonly algorithm: Algorithm;
+  /** A user-supplied algorithm's answers are checked; the built-in ones answer from the list by construction. */
+  readonly #checkPicks: boolean;
   #servers = new Map<string, Server>();
   #eligible: Server[] = [];
   #drains = new Map<Server, Drain>();
@@ -53,6 +55,7 @@ export class Pool {
     this.config = config;
     this.#emit = emit;
     this.algorithm = typeof config.algorithm === 'string' ? ALGORITHMS[config.algorithm]() : config.algorithm;
+    this.#checkPicks = typeof config.algorithm !== 'string';
     for (const spec of config.servers) {
       const server = this.#createServer(spec);
       this.#awaitingFirstCheck.add(server);
@@ -90,7 +93,8 @@ export class Pool {
     }
     if (candidates.length === 0) return undefined;
     const picked = this.algorithm.pick(candidates, context);
-    // an algorithm must answer from the list: a user-supplied one that does not is refused
+    if (!this.#checkPicks) return picked;
+    // a user-supplied algorithm must answer from the list (a scan, so only for those): else it is refused
     return picked && this.#servers.get(picked.id) === picked && candidates.includes(picked) ? picked : undefined;
   }
 

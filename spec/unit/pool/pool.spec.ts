@@ -61,6 +61,12 @@ describe('pool', () => {
     expect(pool({ servers: three, algorithm: last }).pool.pick(context)?.id).to.equal('b');
     const rogue = { pick: <S>(): S => ({ id: 'a', effectiveWeight: () => 1, active: 0 }) as S };
     expect(pool({ servers: three, algorithm: rogue }).pool.pick(context)).to.equal(undefined);
+    // a member of the pool, but not eligible: refused too
+    let answer: unknown;
+    const { pool: p } = pool({ servers: three, algorithm: { pick: <S>() => answer as S } });
+    answer = p.get('a');
+    p.disable('a');
+    expect(p.pick(context)).to.equal(undefined);
   });
 
   it('leaves out servers already tried, falling back to backups', () => {
