@@ -1,17 +1,14 @@
-import type { Balancer, PoolControl } from '../middleware/balancer.js';
+import type { Balancer } from '../middleware/balancer.js';
+import type { Actor } from '../middleware/control/changes.js';
+import type { DrainPromise, PoolControl } from '../middleware/control/pool-control.js';
 import { ControlError } from '../middleware/errors.js';
-import type { Logger } from '../middleware/logger.js';
+import type { SafeLogger } from '../middleware/logger.js';
 import type { ServerOptions } from '../middleware/options.js';
 import type { ServerSnapshot } from '../middleware/pool/server.js';
-import type { AuditAction, AuditLog } from './audit.js';
 import type { Body } from './body.js';
 import { HttpError } from './http.js';
 
-/** Who asked: the authenticated user and the client's address, for the audit log. */
-export interface Actor {
-  user: string;
-  address: string;
-}
+export type { Actor };
 
 /** What a drain or a removal answers at once: it goes on in the background. */
 export interface Started {
@@ -22,51 +19,50 @@ export interface Started {
 }
 
 /**
- * The operator actions, shared by the JSON API and the page's forms. Each validates its input,
- * goes through the pool's public control API only, and writes one audit entry when it changed
- * something. Bad input throws an HttpError (404 unknown pool or server, 400 anything else).
+ * The operator actions, shared by the JSON API and the page's forms. Each validates its input
+ * and goes through the pool's public control API only, with the operator as the actor: the
+ * core's audit log records it. Bad input throws an HttpError (404 unknown pool or server, 409 a
+ * concurrent change won, 503 the shared control store is unreachable, 400 anything else).
  */
 export class Actions {
   readonly #balancer: Balancer;
-  readonly #audit: AuditLog;
-  readonly #logger: Logger;
+  readonly #logger: SafeLogger;
 
-  constructor(balancer: Balancer, audit: AuditLog, logger: Logger) {
+  constructor(balancer: Balancer, logger: SafeLogger) {
     this.#balancer = balancer;
-    this.#audit = audit;
     this.#logger = logger;
   }
 
-  setWeight(actor: Actor, poolName: string, id: string, body: Body): ServerSnapshot {
-    const { pool, server } = this.#find(poolName, id);
+  async setWeight(actor: Actor, poolName: string, id: string, body: Body): Promise<ServerSnapshot> {
+    const pool = this.#pool(poolName);
     const weight = numberField(body.weight, 'weight', true);
-    control(() => pool.setWeight(id, weight));
-    return this.#done(actor, 'weight', pool, server, server.weight, weight);
+    await control(() => pool.setWeight(id, weight, { actor }));
+    return this.#server(pool, id);
   }
 
-  enable(actor: Actor, poolName: string, id: string): ServerSnapshot {
-    const { pool, server } = this.#find(poolName, id);
-    control(() => pool.enable(id));
-    return this.#done(actor, 'enable', pool, server, server.state, 'active');
+  async enable(actor: Actor, poolName: string, id: string): Promise<ServerSnapshot> {
+    const pool = this.#pool(poolName);
+    await control(() => pool.enable(id, { actor }));
+    return this.#server(pool, id);
   }
 
-  disable(actor: Actor, poolName: string, id: string): ServerSnapshot {
-    const { pool, server } = this.#find(poolName, id);
-    control(() => pool.disable(id));
-    return this.#done(actor, 'disable', pool, server, server.state, 'disabled');
+  async disable(actor: Actor, poolName: string, id: string): Promise<ServerSnapshot> {
+    const pool = this.#pool(poolName);
+    await control(() => pool.disable(id, { actor }));
+    return this.#server(pool, id);
   }
 
-  /** Start a drain and answer at once; the drain itself can take up to the pool's drainTimeoutMs. */
-  drain(actor: Actor, poolName: string, id: string, body: Body): Started {
-    const { pool, server } = this.#find(poolName, id);
+  /** Start a drain and answer once it is committed; the drain itself can take up to the pool's drainTimeoutMs. */
+  async drain(actor: Actor, poolName: string, id: string, body: Body): Promise<Started> {
+    const pool = this.#pool(poolName);
     const timeoutMs = body.timeoutMs === undefined ? undefined : numberField(body.timeoutMs, 'timeoutMs', false);
-    const drained = control(() => pool.drain(id, timeoutMs));
-    drained.catch((error: unknown) => this.#logger.error('dashboard: drain failed', { pool: poolName, server: id, error }));
-    const after = this.#done(actor, 'drain', pool, server, server.state, 'draining');
+    this.#server(pool, id);
+    await this.#background(pool.drain(id, timeoutMs, { actor }), 'drain', poolName, id);
+    const after = this.#server(pool, id);
     return { server: after, deadline: after.drainDeadline ?? Date.now(), inFlight: after.active };
   }
 
-  add(actor: Actor, poolName: string, body: Body): ServerSnapshot {
+  async add(actor: Actor, poolName: string, body: Body): Promise<ServerSnapshot> {
     const pool = this.#pool(poolName);
     if (typeof body.id !== 'string' || body.id === '') throw new HttpError(400, 'id: expected a non-empty string');
     if (typeof body.url !== 'string' || body.url === '') throw new HttpError(400, 'url: expected a URL like "http://10.0.0.5:8080"');
@@ -76,51 +72,57 @@ export class Actions {
       if (typeof body.backup !== 'boolean') throw new HttpError(400, 'backup: expected true or false');
       options.backup = body.backup;
     }
-    control(() => pool.addServer(options));
-    const server = this.#server(pool, options.id);
-    this.#audit.record({ ...actor, action: 'add', pool: pool.name, server: server.id, before: null, after: { url: server.url, weight: server.weight, backup: server.backup } });
-    return server;
+    await control(() => pool.addServer(options, { actor }));
+    return this.#server(pool, options.id);
   }
 
-  /** Drain, then remove: answers at once, the server disappears from snapshots when drained. */
-  remove(actor: Actor, poolName: string, id: string): Started {
-    const { pool, server } = this.#find(poolName, id);
-    pool.removeServer(id).catch((error: unknown) => this.#logger.error('dashboard: remove failed', { pool: poolName, server: id, error }));
-    this.#audit.record({ ...actor, action: 'remove', pool: pool.name, server: id, before: { state: server.state, url: server.url, weight: server.weight }, after: null });
-    const after = this.#server(pool, id, server);
+  /** Drain, then remove: answers once the removal is committed; the server leaves snapshots when drained. */
+  async remove(actor: Actor, poolName: string, id: string): Promise<Started> {
+    const pool = this.#pool(poolName);
+    const before = this.#server(pool, id);
+    await this.#background(pool.removeServer(id, undefined, { actor }), 'remove', poolName, id);
+    const after = this.#find(pool, id) ?? before;
     return { server: after, deadline: after.drainDeadline ?? Date.now(), inFlight: after.active };
   }
 
+  /** A drain or removal runs long: answer once it has started (committed), or with its error; later failures are logged. */
+  async #background(running: DrainPromise, what: string, pool: string, id: string): Promise<void> {
+    running.catch((error: unknown) => this.#logger.error(`dashboard: ${what} failed`, { pool, server: id, error: String(error) }));
+    await control(() => running.committed);
+  }
+
   #pool(name: string): PoolControl {
-    return control(() => this.#balancer.pool(name));
+    try {
+      return this.#balancer.pool(name);
+    } catch (error) {
+      throw httpErrorOf(error);
+    }
   }
 
-  #find(poolName: string, id: string): { pool: PoolControl; server: ServerSnapshot } {
-    const pool = this.#pool(poolName);
-    return { pool, server: this.#server(pool, id) };
+  #find(pool: PoolControl, id: string): ServerSnapshot | undefined {
+    return pool.snapshot().servers.find((candidate) => candidate.id === id);
   }
 
-  /** A server's snapshot; `fallback` when it is already gone (removed at once when idle). */
-  #server(pool: PoolControl, id: string, fallback?: ServerSnapshot): ServerSnapshot {
-    const server = pool.snapshot().servers.find((candidate) => candidate.id === id) ?? fallback;
+  #server(pool: PoolControl, id: string): ServerSnapshot {
+    const server = this.#find(pool, id);
     if (!server) throw new HttpError(404, `no server "${id}" in pool "${pool.name}"`);
     return server;
-  }
-
-  #done(actor: Actor, action: AuditAction, pool: PoolControl, before: ServerSnapshot, beforeValue: unknown, afterValue: unknown): ServerSnapshot {
-    this.#audit.record({ ...actor, action, pool: pool.name, server: before.id, before: beforeValue, after: afterValue });
-    return this.#server(pool, before.id, before);
   }
 }
 
 /** Run a control call, turning its ControlError into the HTTP answer. */
-function control<T>(call: () => T): T {
+async function control<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return call();
+    return await call();
   } catch (error) {
-    if (error instanceof ControlError) throw new HttpError(error.notFound ? 404 : 400, error.message);
-    throw error;
+    throw httpErrorOf(error);
   }
+}
+
+function httpErrorOf(error: unknown): unknown {
+  if (!(error instanceof ControlError)) return error;
+  const status = error.code === 'NOT_FOUND' ? 404 : error.code === 'CONFLICT' ? 409 : error.code === 'STORE_UNAVAILABLE' ? 503 : 400;
+  return new HttpError(status, error.message);
 }
 
 /** A JSON number ≥ 0 (forms' strings are turned into numbers before this, see formFields). */

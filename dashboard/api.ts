@@ -11,10 +11,12 @@ export interface ApiContext {
   actions: Actions;
   audit: AuditLog;
   bodyLimit: number;
+  /** Entries `GET api/audit` answers, newest first. */
+  auditSize: number;
   actor(req: IncomingMessage): Actor;
 }
 
-type Action = (actor: Actor, params: Record<string, string>, body: Body) => { status: number; body: unknown };
+type Action = (actor: Actor, params: Record<string, string>, body: Body) => Promise<{ status: number; body: unknown }>;
 
 /**
  * The JSON API under `api/`. Every state-changing route also takes an HTML form's urlencoded
@@ -25,16 +27,16 @@ export function mountApi(router: Router, context: ApiContext): void {
   const server = '/api/pools/:pool/servers/:id';
 
   router.get('/api/pools', (req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, balancer.snapshot()));
-  router.get('/api/audit', (req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, { entries: audit.recent() }));
+  router.get('/api/audit', (req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, { entries: audit.recent(context.auditSize) }));
 
   const post = (path: string, action: Action) => router.post(path, handler(context, action));
-  post(`${server}/weight`, (actor, p, body) => ({ status: 200, body: { server: actions.setWeight(actor, p.pool!, p.id!, body) } }));
-  post(`${server}/enable`, (actor, p) => ({ status: 200, body: { server: actions.enable(actor, p.pool!, p.id!) } }));
-  post(`${server}/disable`, (actor, p) => ({ status: 200, body: { server: actions.disable(actor, p.pool!, p.id!) } }));
+  post(`${server}/weight`, async (actor, p, body) => ({ status: 200, body: { server: await actions.setWeight(actor, p.pool!, p.id!, body) } }));
+  post(`${server}/enable`, async (actor, p) => ({ status: 200, body: { server: await actions.enable(actor, p.pool!, p.id!) } }));
+  post(`${server}/disable`, async (actor, p) => ({ status: 200, body: { server: await actions.disable(actor, p.pool!, p.id!) } }));
   // 202: the drain goes on after the answer, for up to the pool's drainTimeoutMs
-  post(`${server}/drain`, (actor, p, body) => ({ status: 202, body: actions.drain(actor, p.pool!, p.id!, body) }));
-  post('/api/pools/:pool/servers', (actor, p, body) => ({ status: 201, body: { server: actions.add(actor, p.pool!, body) } }));
-  const remove: Action = (actor, p) => ({ status: 202, body: actions.remove(actor, p.pool!, p.id!) });
+  post(`${server}/drain`, async (actor, p, body) => ({ status: 202, body: await actions.drain(actor, p.pool!, p.id!, body) }));
+  post('/api/pools/:pool/servers', async (actor, p, body) => ({ status: 201, body: { server: await actions.add(actor, p.pool!, body) } }));
+  const remove: Action = async (actor, p) => ({ status: 202, body: await actions.remove(actor, p.pool!, p.id!) });
   router.delete(server, handler(context, remove));
   post(`${server}/remove`, remove); // forms cannot send DELETE
 
@@ -45,7 +47,7 @@ function handler(context: ApiContext, action: Action) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const form = isForm(req);
     const body = await readBody(req, context.bodyLimit);
-    const result = action(context.actor(req), paramsOf(req), form ? formFields(body) : body);
+    const result = await action(context.actor(req), paramsOf(req), form ? formFields(body) : body);
     if (form && /text\/html/.test(req.headers.accept ?? '')) return redirect(res, toRoot(req));
     sendJson(res, result.status, result.body);
   };

@@ -4,6 +4,7 @@ import { Router } from 'express';
 import type { KoaMiddleware } from '../middleware/adapters/koa.js';
 import type { Balancer } from '../middleware/balancer.js';
 import { ConfigError } from '../middleware/errors.js';
+import { safeLogger } from '../middleware/logger.js';
 import { Actions } from './actions.js';
 import { mountApi } from './api.js';
 import { AuditLog } from './audit.js';
@@ -29,7 +30,7 @@ export interface Dashboard extends Router {
   listen(port?: number, host?: string): Promise<http.Server>;
   /** End the open live-update streams and stop updating. The router answers again on the next request. */
   close(): void;
-  /** The in-memory audit log (`recent()` is what `GET api/audit` answers). */
+  /** The balancer's audit log (`recent()` is what `GET api/audit` answers). */
   readonly audit: AuditLog;
 }
 
@@ -51,24 +52,24 @@ export function createDashboard(balancer: Balancer, options?: DashboardOptions):
     throw new ConfigError('balancer', 'expected the balancer that createBalancer() returned');
   }
   const config = normalizeDashboardOptions(options);
-  const logger = config.logger ?? balancer.config.logger;
+  const logger = config.logger ? safeLogger(config.logger) : balancer.config.logger;
   const dirs = assetDirs();
   const assets = loadAssets(dirs.public);
   const history = new History(TREND_SAMPLES);
   const csrf = new CsrfTokens();
-  // the log and the stream know each other: a new entry is pushed to open dashboards at once
-  let events: EventHub | undefined = undefined;
-  const audit = new AuditLog(config.auditSize, (entry) => {
-    events?.nudge();
+  // the core's audit log records every change; a new entry is pushed to open dashboards at once
+  const audit = balancer.audit;
+  const hub = new EventHub(balancer, audit, history, { intervalMs: config.updateIntervalMs, maxStreams: config.maxStreams });
+  const unsubscribe = audit.subscribe((entry) => {
+    hub.nudge();
+    if (!config.onAudit) return;
     try {
-      config.onAudit?.(entry);
+      config.onAudit(entry);
     } catch (error) {
-      logger.error('dashboard: onAudit threw', { error });
+      logger.error('dashboard: onAudit threw', { error: String(error) });
     }
   });
-  const hub = new EventHub(balancer, audit, history, { intervalMs: config.updateIntervalMs, maxStreams: config.maxStreams });
-  events = hub;
-  const actions = new Actions(balancer, audit, logger);
+  const actions = new Actions(balancer, logger);
 
   const router = Router() as Dashboard;
   router.use((req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => {
@@ -102,6 +103,7 @@ export function createDashboard(balancer: Balancer, options?: DashboardOptions):
     actions,
     audit,
     bodyLimit: config.bodyLimit,
+    auditSize: config.auditSize,
     actor: (req) => ({ user: userOf(req), address: config.clientAddress(req) }),
   });
   router.use((req: IncomingMessage, res: ServerResponse) => sendError(res, new HttpError(404, `no dashboard route ${req.method} ${pathOf(req)}`)));
@@ -114,7 +116,10 @@ export function createDashboard(balancer: Balancer, options?: DashboardOptions):
   return Object.assign(router, {
     koa: (mountPath = '/') => koaMount(handler, mountPath),
     listen: (port = 0, host = '127.0.0.1') => listenOn(handler, port, host),
-    close: () => hub.close(),
+    close: () => {
+      hub.close();
+      unsubscribe();
+    },
     audit,
   });
 }

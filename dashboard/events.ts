@@ -78,12 +78,14 @@ export class EventHub {
 
   #start(): void {
     this.#balancer.on('change', this.#onChange);
+    this.#balancer.on('health', this.#onChange);
     this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
     this.#timer.unref();
   }
 
   #stop(): void {
     this.#balancer.off('change', this.#onChange);
+    this.#balancer.off('health', this.#onChange);
     clearInterval(this.#timer);
     this.#timer = undefined;
     if (this.#scheduled) clearImmediate(this.#scheduled);

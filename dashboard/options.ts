@@ -22,7 +22,7 @@ export interface DashboardOptions {
   loginLimit?: { max?: number; windowMs?: number };
   /** The address failed logins are counted by. Default the socket's peer address. */
   clientAddress?: (req: IncomingMessage) => string;
-  /** Audit entries kept in memory, oldest dropped first. Default 500. */
+  /** Entries of the balancer's audit log that `GET api/audit` answers, newest first. Default 500. */
   auditSize?: number;
   /** Called with every audit entry, e.g. to keep it somewhere durable. */
   onAudit?: (entry: AuditEntry) => void;

@@ -2,101 +2,181 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { expressAdapter, type ConnectMiddleware } from './adapters/express.js';
-import { Affinity, type Pinning } from './affinity/affinity.js';
 import { koaAdapter, type KoaMiddleware } from './adapters/koa.js';
 import { wrapAdapter, type RequestHandler } from './adapters/wrap.js';
-import type { PickContext } from './algorithms/algorithm.js';
-import { ControlError } from './errors.js';
+import { Affinity, type Pinning } from './affinity/affinity.js';
+import type { AuditLog } from './control/audit.js';
+import type { ChangeEvent } from './control/changes.js';
+import { ControlPlane } from './control/control-plane.js';
+import { PoolControl } from './control/pool-control.js';
+import type { InstanceInfo } from './control/store.js';
+import { ControlError, type ErrorCode } from './errors.js';
+import { planBody, type ParsedBody } from './forwarding/body.js';
 import { sendError } from './forwarding/error-response.js';
-import { createPoolHealth } from './health/index.js';
 import { Exchange } from './forwarding/exchange.js';
 import { Forwarder } from './forwarding/forwarder.js';
-import { clientAddress, dropHopByHopRequestHeaders, peerAddress, setForwardedHeaders } from './forwarding/headers.js';
-import { refuse, tunnel } from './forwarding/websocket.js';
+import { clientAddress, peerAddress } from './forwarding/headers.js';
+import { LoopGuard } from './forwarding/loop.js';
+import { requestPasses } from './forwarding/passes/request.js';
+import { Tunnels } from './forwarding/websocket.js';
+import { Guard } from './guard.js';
+import { createPoolHealth } from './health/index.js';
 import type { BalancerConfig } from './options.js';
-import type { ChangeEvent, DrainResult } from './pool/events.js';
-import { Pool, type PoolSnapshot } from './pool/pool.js';
+import { Pool, type HealthEvent, type PoolSnapshot } from './pool/pool.js';
+import type { Server } from './pool/server.js';
 import { compileRoutes, type RouteMatch } from './routing/routes.js';
-
-/** The control surface of one pool, as `balancer.pool(name)` returns it. */
-export type PoolControl = Pick<Pool, 'name' | 'setWeight' | 'enable' | 'disable' | 'drain' | 'addServer' | 'removeServer' | 'snapshot'>;
 
 export interface BalancerSnapshot {
   at: number;
+  /** This instance, and the control-state revision it has applied. */
+  instance: string;
+  revision: number;
   pools: Record<string, PoolSnapshot>;
 }
 
 export interface BalancerEvents {
+  /** A committed control change (weights, admin state, membership), with the full records. */
   change: [ChangeEvent];
+  /** A server's health moved (active checks, passive ejection). */
+  health: [HealthEvent];
 }
 
 /**
- * Owns the pools and wires a request's way: routing → affinity → pick → forwarding.
- * Emits `change` for every admin state, health and weight change.
+ * Owns the pools and wires a request's way: routing → affinity → pick (or queue) → request
+ * passes → forwarding. Control changes go through the control plane and come out as `change`
+ * events; health transitions as `health` events. A listener that throws is logged, never rethrown.
  */
 export class Balancer extends EventEmitter<BalancerEvents> {
   readonly config: BalancerConfig;
   readonly #pools = new Map<string, Pool>();
+  readonly #controls = new Map<string, PoolControl>();
+  readonly #plane: ControlPlane;
   readonly #match: (req: IncomingMessage) => RouteMatch | undefined;
   readonly #forwarder: Forwarder;
+  readonly #tunnels: Tunnels;
   readonly #affinity: Affinity | undefined;
+  readonly #guard: Guard;
+  readonly #loop = new LoopGuard();
   #closing: Promise<void> | undefined;
 
   constructor(config: BalancerConfig) {
     super();
     this.config = config;
+    this.#guard = new Guard(config.logger);
+    const plane = new ControlPlane({
+      store: config.control.store,
+      instanceId: config.control.instanceId,
+      seedMode: config.control.seed,
+      logger: config.logger,
+      emit: (event) => this.emit('change', event),
+    });
+    this.#plane = plane;
     for (const poolConfig of config.pools) {
-      const pool = new Pool(poolConfig, (event) => this.emit('change', event));
+      const name = poolConfig.name;
+      const pool = new Pool(poolConfig, {
+        guard: this.#guard,
+        emitHealth: (event) => this.emit('health', event),
+        reportDrain: (server, drainId, closed) => plane.reportDrain(name, server, drainId, closed),
+        drainCancelled: (drainId) => plane.cancelDrain(drainId),
+        removalOverdue: (record) => {
+          plane.commit(name, [{ id: record.id, expectRev: record.rev, after: null }], { actor: { user: 'switchyard' } }).catch(() => {
+            // another instance finished it, or it was cancelled: either way nothing is left to do
+          });
+        },
+      });
       const health = createPoolHealth(pool, config.logger);
       if (health) pool.useHealth(health);
-      this.#pools.set(poolConfig.name, pool);
+      this.#pools.set(name, pool);
+      plane.addPool(pool, pool.seedRecords());
+      this.#controls.set(name, new PoolControl(pool, plane));
     }
+    plane.open().catch((error: unknown) => config.logger.error('control store could not be opened; serving the configured state', { error: String(error) }));
     this.#match = compileRoutes(config.routes, { caseSensitive: config.caseSensitive });
     this.#affinity = config.sticky
       ? new Affinity(config.sticky, { trustProxy: config.trustProxy, logger: config.logger, pools: this.#pools.values() })
       : undefined;
-    this.#forwarder = new Forwarder(this.#pools.values(), { logger: config.logger, affinity: this.#affinity });
+    this.#forwarder = new Forwarder(this.#pools.values(), {
+      affinity: this.#affinity,
+      passes: requestPasses({ trustProxy: config.trustProxy, affinity: this.#affinity, loop: this.#loop }),
+      maxBufferedBytes: config.maxBufferedBytes,
+    });
+    this.#tunnels = new Tunnels(this.#forwarder, { affinity: this.#affinity, trustProxy: config.trustProxy, loop: this.#loop, logger: config.logger });
+  }
+
+  /** Listeners run guarded: one that throws is logged and the others still run. */
+  override emit<K extends keyof BalancerEvents>(event: K, ...args: BalancerEvents[K]): boolean {
+    const listeners = this.rawListeners(event) as Array<(...values: unknown[]) => void>;
+    for (const listener of listeners) {
+      try {
+        listener.apply(this, args);
+      } catch (error) {
+        this.#guard.report(`a '${event}' listener`, error);
+      }
+    }
+    return listeners.length > 0;
   }
 
   /**
-   * Proxy a request if a route matches, else call `next()` with the request untouched
-   * (its body unread). `next` is only ever called synchronously, which the Koa adapter relies
-   * on. The adapters below are thin shells around this.
+   * Proxy a request if a route matches, else call `next()` with the request untouched (its body
+   * unread). `next` is only ever called synchronously, which the Koa adapter relies on. `parsed`
+   * is what a framework's body parser left elsewhere than `req.body` (Koa's `ctx.request`).
    */
-  handle(req: IncomingMessage, res: ServerResponse, next: () => void): void {
-    const match = this.#closing ? undefined : this.#match(req);
+  handle(req: IncomingMessage, res: ServerResponse, next: () => void, parsed?: ParsedBody): void {
+    const match = this.#match(req);
     if (!match) return next();
+    if (this.#closing) return sendError(req, res, 'SHUTTING_DOWN', { close: true });
     const pool = this.#pools.get(match.pool)!;
+    if (this.#loop.looped(req.headers.via)) return sendError(req, res, 'LOOP_DETECTED');
+    const body = planBody(req, parsed);
+    if (body.kind === 'consumed') {
+      this.#guard.report(`pool "${pool.name}": a request body`, new Error(`${body.reason}; mount the balancer before body parsers, or keep the raw body (express.json({ verify: keepRawBody }))`));
+      return sendError(req, res, 'BODY_ALREADY_CONSUMED');
+    }
     const peer = peerAddress(req);
-    const exchange = new Exchange(req, res, pool, match.path, peer, clientAddress(req, this.config.trustProxy, peer), Date.now());
+    const exchange = new Exchange(req, res, pool, match, peer, clientAddress(req, this.config.trustProxy, peer), body, Date.now());
+    res.on('close', () => this.#closed(exchange));
     const found = pool.config.sticky ? this.#affinity?.lookup(req, pool, exchange.now) : undefined;
-    if (found instanceof Promise) found.then((pinning) => this.#dispatch(exchange, match, pinning));
-    else this.#dispatch(exchange, match, found);
+    if (found instanceof Promise) found.then((pinning) => this.#dispatch(exchange, pinning), () => this.#dispatch(exchange, undefined));
+    else this.#dispatch(exchange, found);
   }
 
-  /** Choose the server (the pinned one if it still takes pinned requests) and forward. */
-  #dispatch(exchange: Exchange, match: RouteMatch, pinning: Pinning | undefined): void {
-    const { req, res, pool } = exchange;
-    if (res.destroyed) return; // the client left while the affinity store answered
+  /** Choose the server (the pinned one if it still takes pinned requests), or queue, and forward. */
+  #dispatch(exchange: Exchange, pinning: Pinning | undefined): void {
+    if (exchange.done) return; // the client left while the affinity store answered
+    if (this.#closing) return this.#refuse(exchange, 'SHUTTING_DOWN');
+    const { pool } = exchange;
     exchange.pinning = pinning;
-    const server = pinning?.server ?? pool.pick(exchange);
-    if (!server) return sendError(req, res, 'NO_ELIGIBLE_SERVER', pool.config.retryAfterS);
-    req.url = match.upstreamUrl;
-    dropHopByHopRequestHeaders(req.headers);
-    // Node already answered 100-continue to the client. (Delete only what is there: a delete
-    // turns the headers object into a slow dictionary for every later read.)
-    if (req.headers.expect !== undefined) delete req.headers.expect;
-    this.#stripAffinityCookie(req, pool);
-    setForwardedHeaders(req, this.config.trustProxy, exchange.peerAddress);
+    // checked again now: a lookup may have taken long enough for the pinned server to leave
+    const pinned = pinning?.server;
+    const choice = pinned && pool.acceptsPinned(pinned, Date.now()) ? pinned : pool.choose(exchange);
+    if (choice === undefined) return this.#refuse(exchange, 'NO_ELIGIBLE_SERVER');
+    if (choice !== 'full') return this.#start(exchange, choice);
+    exchange.phase = 'queued';
+    exchange.onAdmit = (server) => this.#start(exchange, server);
+    exchange.onExpire = () => this.#refuse(exchange, 'QUEUE_TIMEOUT');
+    if (!pool.enqueue(exchange, Date.now())) this.#refuse(exchange, 'QUEUE_FULL');
+  }
+
+  #start(exchange: Exchange, server: Server): void {
+    if (exchange.done) return;
+    exchange.hold(server);
     this.#forwarder.forward(exchange, server);
   }
 
-  /** Servers never see the affinity cookie, unless the pool asks for it. */
-  #stripAffinityCookie(req: IncomingMessage, pool: Pool): void {
-    if (!this.#affinity || !pool.config.sticky) return;
-    const cookie = this.#affinity.forwardedCookieHeader(pool, req.headers.cookie);
-    if (cookie === undefined) delete req.headers.cookie;
-    else req.headers.cookie = cookie;
+  /** Answer without any server: nothing is counted against one. */
+  #refuse(exchange: Exchange, code: ErrorCode): void {
+    if (exchange.done) return;
+    exchange.done = true;
+    const busy = code === 'NO_ELIGIBLE_SERVER' || code === 'QUEUE_FULL' || code === 'QUEUE_TIMEOUT';
+    sendError(exchange.req, exchange.res, code, { retryAfterS: busy ? exchange.pool.config.retryAfterS : undefined, close: code === 'SHUTTING_DOWN' });
+  }
+
+  #closed(exchange: Exchange): void {
+    if (exchange.done) return;
+    if (exchange.holding) return this.#forwarder.closed(exchange);
+    // the client left before a server was chosen: there is nothing to release
+    exchange.pool.dequeue(exchange);
+    exchange.done = true;
   }
 
   /** Express and any connect-style app: `app.use(balancer.express())`. */
@@ -124,32 +204,21 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
 
   #upgrade(httpServer: HttpServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const match = this.#closing ? undefined : this.#match(req);
+    const match = this.#match(req);
     if (!match) {
       // other upgrade listeners (socket.io, ws) may want it; if none, do not leave it hanging
-      if (httpServer.listenerCount('upgrade') === 1) refuse(socket, 404, 'Not Found');
+      if (httpServer.listenerCount('upgrade') === 1) this.#tunnels.refuse(socket, 404, 'Not Found');
       return;
     }
-    const pool = this.#pools.get(match.pool)!;
-    const context: PickContext = { clientAddress: clientAddress(req, this.config.trustProxy), method: req.method ?? 'GET', path: match.path, headers: req.headers, now: Date.now() };
-    const found = pool.config.sticky ? this.#affinity?.lookup(req, pool, context.now) : undefined;
-    const open = (pinning: Pinning | undefined) => {
-      if (socket.destroyed) return;
-      const server = pinning?.server ?? pool.pick(context);
-      if (!server) return refuse(socket, 503, 'Service Unavailable', `Retry-After: ${pool.config.retryAfterS}\r\n`);
-      const setCookie = pool.config.sticky ? this.#affinity?.pin(req, pool, server, pinning, context.now) : undefined;
-      req.url = match.upstreamUrl;
-      this.#stripAffinityCookie(req, pool);
-      setForwardedHeaders(req, this.config.trustProxy);
-      tunnel(this.#forwarder, pool, server, req, socket, head, setCookie);
-    };
-    if (found instanceof Promise) found.then(open);
-    else open(found);
+    if (this.#closing) return this.#tunnels.refuse(socket, 503, 'Service Unavailable', 'Connection: close\r\n');
+    this.#tunnels.open(this.#pools.get(match.pool)!, match, req, socket, head);
   }
 
-  /** A pool's control API. Throws ControlError for an unknown name. */
+  /** A pool's control API. Throws a ControlError (`NOT_FOUND`) for an unknown name. */
   pool(name: string): PoolControl {
-    return this.poolInternal(name);
+    const control = this.#controls.get(name);
+    if (!control) throw new ControlError(`no pool "${name}"`, { code: 'NOT_FOUND' });
+    return control;
   }
 
   /** Names of all pools, in configuration order. */
@@ -157,11 +226,26 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     return [...this.#pools.keys()];
   }
 
-  /** @internal the full pool, for adapters and the forwarder. */
+  /** @internal the full pool, for adapters and tests. */
   poolInternal(name: string): Pool {
     const pool = this.#pools.get(name);
-    if (!pool) throw new ControlError(`no pool "${name}"`, { notFound: true });
+    if (!pool) throw new ControlError(`no pool "${name}"`, { code: 'NOT_FOUND' });
     return pool;
+  }
+
+  /** Every applied control change, whoever made it (code, the dashboard, another instance). */
+  get audit(): AuditLog {
+    return this.#plane.audit;
+  }
+
+  /** This instance's id in the fleet. */
+  get instanceId(): string {
+    return this.#plane.instanceId;
+  }
+
+  /** Every live instance sharing the control state, with its applied revision and lag; just this one without a shared store. */
+  instances(): InstanceInfo[] {
+    return this.#plane.instances();
   }
 
   /** Plain JSON of every pool and server: state, health, weights, traffic and latency. */
@@ -169,20 +253,26 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const at = Date.now();
     const pools: Record<string, PoolSnapshot> = {};
     for (const [name, pool] of this.#pools) pools[name] = pool.snapshot(at);
-    return { at, pools };
+    return { at, instance: this.#plane.instanceId, revision: this.#plane.revision, pools };
   }
 
-  /** Stop checks, drain every server (up to each pool's drainTimeoutMs), close agents and stores. */
+  /**
+   * Stop taking requests (routed ones are answered 503 with `Connection: close`), let this
+   * instance's in-flight requests finish up to each pool's drainTimeoutMs and cut the rest, stop
+   * health checks, close agents and stores. Control state is untouched: closing one instance
+   * drains nothing on the others.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
   }
 
   async #close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
+    for (const pool of this.#pools.values()) pool.stop();
+    await Promise.all([...this.#pools.values()].map((pool) => pool.settle(pool.config.drainTimeoutMs)));
+    this.#tunnels.close();
     this.#forwarder.close();
     await this.#affinity?.close();
+    await this.#plane.close();
   }
 }
-
-export type { DrainResult };

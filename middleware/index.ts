@@ -1,16 +1,24 @@
 export { createBalancer } from './create.js';
-export type { Balancer, BalancerSnapshot, PoolControl } from './balancer.js';
+export type { Balancer, BalancerSnapshot, BalancerEvents } from './balancer.js';
+export type { PoolControl, ControlCallOptions } from './control/pool-control.js';
 export type {
   BalancerOptions, PoolOptions, ServerOptions, RouteOptions, HealthCheckOptions, PassiveHealthOptions,
-  StickyOptions, TimeoutOptions, TlsOptions,
+  StickyOptions, TimeoutOptions, TlsOptions, QueueOptions, ControlOptions, CheckContext,
 } from './options.js';
 export type { Algorithm, AlgorithmName, Candidate, PickContext } from './algorithms/algorithm.js';
 export type { AffinityStore, Awaitable } from './affinity/store.js';
 export { MemoryAffinityStore, type MemoryAffinityStoreOptions } from './affinity/memory-store.js';
 export { RedisAffinityStore, type RedisAffinityStoreOptions } from './affinity/redis-store.js';
-export type { ChangeEvent, DrainResult } from './pool/events.js';
-export type { PoolSnapshot } from './pool/pool.js';
-export type { ServerSnapshot, AdminState, Health } from './pool/server.js';
-export type { Logger } from './logger.js';
-export { SwitchyardError, ConfigError, ControlError, UpstreamError, STATUS_BY_CODE, type ErrorCode } from './errors.js';
-export { createDashboard, type Dashboard, type DashboardOptions, type AuthorizeResult, type AuditEntry, type AuditAction } from '../dashboard/index.js';
+export { keepRawBody } from './forwarding/body.js';
+export type { ChangeEvent, Commit, AppliedChange, ChangeOrigin, Actor } from './control/changes.js';
+export type { ServerRecord, AdminState, DrainIntent } from './control/records.js';
+export type { DrainResult } from './control/drain-waits.js';
+export type { AuditEntry, AuditAction, AuditLog } from './control/audit.js';
+export type { ControlStore, StoreContext, StoreListener, DrainReport, InstanceInfo } from './control/store.js';
+export { MemoryControlStore } from './control/memory-store.js';
+export type { PoolSnapshot, HealthEvent } from './pool/pool.js';
+export type { QueueStats } from './pool/queue.js';
+export type { ServerSnapshot, Health } from './pool/server.js';
+export type { Logger, LogStyle } from './logger.js';
+export { SwitchyardError, ConfigError, ControlError, UpstreamError, STATUS_BY_CODE, type ErrorCode, type ControlErrorCode } from './errors.js';
+export { createDashboard, type Dashboard, type DashboardOptions, type AuthorizeResult } from '../dashboard/index.js';

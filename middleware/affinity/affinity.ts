@@ -130,9 +130,13 @@ export class Affinity {
       server.pinned++; // at once, for the dashboard; refreshPinned corrects it from the store
     }
     const session = pinning?.session ?? randomBytes(SESSION_BYTES);
-    const sessionKey = session.toString('base64url');
-    if (pinning?.storedId !== server.id) this.#store.set(pool.name, sessionKey, server.id, this.ttlMs);
-    this.#local?.set(pool.name, sessionKey, server.id, this.ttlMs);
+    // A new client's pin lives in its cookie alone until the cookie comes back: clients that never
+    // return one (curl, bots, API clients) would otherwise leave a store key per request for the TTL.
+    if (pinning !== undefined) {
+      const sessionKey = session.toString('base64url');
+      if (pinning.storedId !== server.id) this.#store.set(pool.name, sessionKey, server.id, this.ttlMs);
+      this.#local?.set(pool.name, sessionKey, server.id, this.ttlMs);
+    }
 
     const token = this.#index(pool).tokenOf(server.id);
     const fresh = pinning !== undefined && pinning.current && pinning.expiresAt - now > this.ttlMs / 2;

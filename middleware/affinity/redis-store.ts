@@ -65,7 +65,15 @@ export class RedisAffinityStore implements AffinityStore {
   }
 
   async get(pool: string, session: string, ttlMs: number): Promise<string | undefined> {
-    const serverId = await this.#run(() => this.#client.getex(this.#sessionKey(pool, session), 'PX', ttlMs));
+    let serverId: string | null;
+    try {
+      serverId = await this.#run(() => this.#client.getex(this.#sessionKey(pool, session), 'PX', ttlMs));
+    } catch (error) {
+      // Redis answered, about this one key (WRONGTYPE: someone wrote another type there): a miss
+      // for this session, which its next pin overwrites; not an outage of the whole store
+      if (isReplyError(error)) return undefined;
+      throw error;
+    }
     if (serverId === null) return undefined;
     this.#saw(pool, serverId, session, ttlMs);
     return serverId;
@@ -146,6 +154,11 @@ export class RedisAffinityStore implements AffinityStore {
       }
     });
   }
+}
+
+/** An error Redis itself sent back (ioredis' ReplyError), as opposed to no answer at all. */
+function isReplyError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
 }
 
 function positive(value: number, name: string): number {

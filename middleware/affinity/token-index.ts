@@ -4,8 +4,8 @@ import { serverToken, type SigningKey } from './cookie-value.js';
 
 /**
  * One pool's server tokens, both ways: token (under any accepted secret) → server id, and
- * server id → token under the current secret. Rebuilt when the pool's eligible array changes
- * identity, which it does on every membership, state, health or weight change: rarely.
+ * server id → token under the current secret. Rebuilt when the pool's membership array changes
+ * identity, which it does only when a server joins or leaves.
  */
 export class TokenIndex {
   readonly #pool: Pool;
@@ -36,9 +36,9 @@ export class TokenIndex {
   }
 
   #fresh(): void {
-    const eligible = this.#pool.eligible;
-    if (eligible === this.#builtFor) return;
-    this.#builtFor = eligible;
+    const members = this.#pool.servers;
+    if (members === this.#builtFor) return;
+    this.#builtFor = members;
     this.#byToken.clear();
     this.#current.clear();
     for (const server of this.#pool.servers) {

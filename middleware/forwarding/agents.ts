@@ -2,10 +2,16 @@ import http from 'node:http';
 import https from 'node:https';
 import type { PoolConfig } from '../options.js';
 
-/** One keep-alive agent per pool and protocol, built at start-up and reused for every request. */
+/**
+ * The agents of one pool, built at start-up and reused for every request: a keep-alive agent
+ * per protocol, and one that never reuses a socket, for a retry after a reused socket was reset
+ * (the next pooled socket may be just as stale).
+ */
 export class PoolAgents {
   readonly http: http.Agent;
   readonly https: https.Agent;
+  readonly freshHttp: http.Agent;
+  readonly freshHttps: https.Agent;
 
   constructor(config: PoolConfig) {
     const common = {
@@ -17,18 +23,23 @@ export class PoolAgents {
       // reuse the most recent socket, so that idle ones can age out
       scheduling: 'lifo' as const,
     };
-    this.http = new http.Agent(common);
-    const tls: https.AgentOptions = { ...common, rejectUnauthorized: config.tls.rejectUnauthorized !== false };
+    const tls: https.AgentOptions = { rejectUnauthorized: config.tls.rejectUnauthorized !== false };
     if (config.tls.ca !== undefined) tls.ca = config.tls.ca;
-    this.https = new https.Agent(tls);
+    this.http = new http.Agent(common);
+    this.https = new https.Agent({ ...common, ...tls });
+    this.freshHttp = new http.Agent({ keepAlive: false });
+    this.freshHttps = new https.Agent({ keepAlive: false, ...tls });
   }
 
-  for(protocol: 'http:' | 'https:'): http.Agent {
+  for(protocol: 'http:' | 'https:', fresh = false): http.Agent {
+    if (fresh) return protocol === 'https:' ? this.freshHttps : this.freshHttp;
     return protocol === 'https:' ? this.https : this.http;
   }
 
   destroy(): void {
     this.http.destroy();
     this.https.destroy();
+    this.freshHttp.destroy();
+    this.freshHttps.destroy();
   }
 }

@@ -3,17 +3,33 @@ import type { Pinning } from '../affinity/affinity.js';
 import type { PickContext } from '../algorithms/algorithm.js';
 import type { InFlight, InFlightList } from '../pool/in-flight.js';
 import type { Pool } from '../pool/pool.js';
+import type { Waiter } from '../pool/queue.js';
 import type { Server } from '../pool/server.js';
+import type { RouteMatch } from '../routing/routes.js';
 import type { Outcome } from '../stats/server-stats.js';
+import type { BodyPlan } from './body.js';
+
+/**
+ * Where a request is on its way:
+ * - `lookup`: asking the affinity store;
+ * - `queued`: waiting for a server that is not full;
+ * - `buffering`: reading a small idempotent body so that a retry can resend it;
+ * - `connecting`: the request is open, the socket not connected yet (the body waits for it);
+ * - `sending`: connected, the request (and body) going out, no answer yet;
+ * - `relaying`: the response is coming back.
+ */
+export type Phase = 'lookup' | 'queued' | 'buffering' | 'connecting' | 'sending' | 'relaying';
 
 /**
  * One proxied request from start to end, across retries. It is also the algorithm's pick
- * context and the pool's in-flight handle, so that a request allocates one object of ours.
+ * context, the pool's in-flight handle and its queue entry, so that a request allocates one
+ * object of ours.
  */
-export class Exchange implements PickContext, InFlight {
+export class Exchange implements PickContext, InFlight, Waiter {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly pool: Pool;
+  readonly route: RouteMatch;
   readonly clientAddress: string;
   /** The TCP peer (the proxy in front, when there is one). */
   readonly peerAddress: string;
@@ -21,22 +37,36 @@ export class Exchange implements PickContext, InFlight {
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly now: number;
+  /** Becomes `bytes` once a body is read for retries, `consumed` once it is sent. */
+  body: BodyPlan;
+  phase: Phase = 'lookup';
   /** What affinity found for a sticky pool; the server that answers is pinned from it. */
   pinning: Pinning | undefined;
-  /** The request body, when it had to be read first so that a retry can resend it. */
-  body: Buffer | undefined;
-  /** Servers already tried; created on the first retry only. */
-  tried: Set<Server> | undefined;
+  /** Servers already tried (the algorithm leaves them out); created on the first retry only. */
+  exclude: Set<Server> | undefined;
   retriesLeft: number;
+  /** Bytes of a body read for retries, counted against the balancer's buffering cap. */
+  bufferedBytes = 0;
   done = false;
   inFlightPrev: InFlight | null = null;
   inFlightNext: InFlight | null = null;
   inFlightOn: InFlightList | null = null;
+  queuedAt = 0;
+  queuePrev: Waiter | null = null;
+  queueNext: Waiter | null = null;
+  queued = false;
+  /** Set by the balancer: what to do once the queue admits this request, or gives up on it. */
+  onAdmit: ((server: Server) => void) | undefined;
+  onExpire: (() => void) | undefined;
 
   // the current attempt
   server!: Server;
+  /** Counted in flight on `server` (from the pick until the attempt ends). */
+  holding = false;
   started = 0;
   proxyReq: ClientRequest | undefined;
+  /** The current attempt runs on a connection of its own (a retry after a reused socket was reset). */
+  freshConnection = false;
   timedOut: 'connect' | 'response' | undefined;
   /** Byte counts and when they last moved, kept by the timeout sweep. */
   clientBytes = -1;
@@ -46,37 +76,55 @@ export class Exchange implements PickContext, InFlight {
   responded = false;
   /** How the response went, by its status; final once the client has it all. */
   outcome: Outcome = 'ok';
-  attemptOpen = false;
   bytesOut = 0;
   /** Body bytes relayed to the server, counted only for a body without Content-Length. */
   chunkedBytesIn = 0;
 
-  constructor(req: IncomingMessage, res: ServerResponse, pool: Pool, path: string, peerAddress: string, clientAddress: string, now: number) {
+  constructor(req: IncomingMessage, res: ServerResponse, pool: Pool, route: RouteMatch, peerAddress: string, clientAddress: string, body: BodyPlan, now: number) {
     this.req = req;
     this.res = res;
     this.pool = pool;
-    this.path = path;
+    this.route = route;
+    this.path = route.path;
     this.clientAddress = clientAddress;
     this.peerAddress = peerAddress;
     this.method = req.method ?? 'GET';
     this.headers = req.headers;
+    this.body = body;
     this.now = now;
     this.retriesLeft = pool.config.retries;
   }
 
-  /** Cut the request (a drain timeout or close()): the client sees its connection end. */
+  admit(server: unknown): void {
+    this.onAdmit?.(server as Server);
+  }
+
+  expire(): void {
+    this.onExpire?.();
+  }
+
+  /** Cut the request (a drain deadline, a removal, close()): the client sees its connection end. */
   abort(): void {
     this.proxyReq?.destroy();
     this.res.destroy();
   }
 
+  /** Count the request in flight on `server` from its pick on, so that drains and close wait for it. */
+  hold(server: Server): void {
+    this.server = server;
+    this.holding = true;
+    this.pool.acquire(server, this);
+  }
+
   /** End the current attempt once: count it on its server and release it. */
   endAttempt(outcome: Outcome, endedAt: number): void {
-    if (!this.attemptOpen) return;
-    this.attemptOpen = false;
-    const bytesIn = Number(this.req.headers['content-length']) || this.chunkedBytesIn;
-    // counted in the window the request started in: one clock read fewer per request
-    this.server.stats.finished(outcome, endedAt - this.started, bytesIn, this.bytesOut, this.now);
+    if (!this.holding) return;
+    this.holding = false;
+    if (this.started > 0) {
+      const bytesIn = Number(this.req.headers['content-length']) || this.chunkedBytesIn;
+      // counted in the window the request started in: one clock read fewer per request
+      this.server.stats.finished(outcome, endedAt - this.started, bytesIn, this.bytesOut, this.now);
+    }
     this.pool.release(this.server, this, outcome);
   }
 }

@@ -1,20 +1,20 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import httpProxy from 'http-proxy';
 import type { Affinity } from '../affinity/affinity.js';
 import type { ErrorCode } from '../errors.js';
-import type { Logger } from '../logger.js';
 import type { Pool } from '../pool/pool.js';
 import type { Server } from '../pool/server.js';
 import type { Outcome } from '../stats/server-stats.js';
 import { PoolAgents } from './agents.js';
 import { sendError } from './error-response.js';
-import { Exchange } from './exchange.js';
+import type { Exchange } from './exchange.js';
 import { responseHead } from './headers.js';
+import type { RequestPass } from './passes/request.js';
+import { badStatus, safeReason } from './passes/response.js';
+import { isIdempotent, readBody, REPLAY_LIMIT } from './request-body.js';
 import { TimeoutSweep, type Expiry } from './timeouts.js';
-import { hasBody, isIdempotent, parsedBodyBytes, readBody, shouldBufferForRetry } from './request-body.js';
 import { openUpstreamRequest, upstreamOf, type Upstream } from './upstream.js';
-import { addSetCookieOnUpgrade, type TunnelOptions } from './websocket.js';
 
 /**
  * How the server's request and response find their exchange: a property on the ClientRequest,
@@ -35,39 +35,42 @@ class TimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
 }
 
+export interface ForwarderOptions {
+  affinity: Affinity | undefined;
+  passes: readonly RequestPass[];
+  /** Bodies held for retries across all requests at once, at most. */
+  maxBufferedBytes: number;
+}
+
 /**
- * Moves bytes: one keep-alive agent per pool, requests on node:http. Never decides who is
- * healthy; it reports each attempt's outcome to the pool.
+ * Moves bytes, and keeps only the socket state machine: attempt, retry, timeout, cut. What
+ * happens to headers and bodies on the way is the request passes' and the response checks';
+ * who is healthy is the pool's (each attempt's outcome is reported to it).
  *
  * HTTP requests are relayed here rather than through http-proxy's web(): measured on the same
  * machine, its passes (option merging, url.parse, two pipes, a setHeader per response header)
- * cost more CPU per request than all of the balancing. WebSocket upgrades, where http-proxy's
- * handshake and socket plumbing earn their keep, still go through its ws().
+ * cost more CPU per request than all of the balancing.
  */
 export class Forwarder {
-  readonly #proxy: httpProxy;
   readonly #agents = new Map<Pool, PoolAgents>();
   readonly #upstreams = new WeakMap<Server, Upstream>();
-  readonly #logger: Logger;
   readonly #affinity: Affinity | undefined;
+  readonly #passes: readonly RequestPass[];
   readonly #timeouts: TimeoutSweep;
+  readonly #maxBufferedBytes: number;
+  #bufferedBytes = 0;
   readonly #onResponse: (this: TaggedClientRequest, proxyRes: IncomingMessage) => void;
   readonly #onRequestError: (this: TaggedClientRequest, error: NodeJS.ErrnoException) => void;
+  readonly #onUpgrade: (this: TaggedClientRequest, proxyRes: IncomingMessage, socket: Socket) => void;
   readonly #onResponseClose: (this: UpstreamResponse) => void;
+  readonly #onSocket: (this: TaggedClientRequest, socket: Socket) => void;
 
-  constructor(pools: Iterable<Pool>, { logger, affinity }: { logger: Logger; affinity: Affinity | undefined }) {
-    this.#logger = logger;
-    this.#affinity = affinity;
+  constructor(pools: Iterable<Pool>, options: ForwarderOptions) {
+    this.#affinity = options.affinity;
+    this.#passes = options.passes;
+    this.#maxBufferedBytes = options.maxBufferedBytes;
     for (const pool of pools) this.#agents.set(pool, new PoolAgents(pool.config));
     this.#timeouts = new TimeoutSweep([...this.#agents.keys()], (exchange, expiry) => this.#expired(exchange, expiry));
-    this.#proxy = httpProxy.createProxyServer({ xfwd: false });
-    // every ws() call passes its own callback; this only guards against a crash
-    this.#proxy.on('error', (error) => this.#logger.error('unexpected proxy error', { error: error.message }));
-    // http-proxy adds its own 'upgrade' listener just after this event, so ours runs first
-    this.#proxy.on('proxyReqWs', (proxyReq, _req, _socket, options) => {
-      const { setCookie } = options as TunnelOptions;
-      if (setCookie !== undefined) addSetCookieOnUpgrade(proxyReq, setCookie);
-    });
     // the listeners below get their emitter as `this`, and reach the forwarder through this name
     const forwarder = this;
     this.#onResponse = function (proxyRes) {
@@ -76,33 +79,50 @@ export class Forwarder {
     this.#onRequestError = function (error) {
       forwarder.#failed(this[kExchange], this, error);
     };
+    this.#onUpgrade = function (_proxyRes, socket) {
+      // a 101 to a request that asked for no upgrade: nothing sensible can follow on this socket
+      socket.destroy();
+      forwarder.#badResponse(this[kExchange], this, 'an unrequested upgrade');
+    };
     this.#onResponseClose = function () {
       // a server that resets or stalls mid-body: end the client's connection, never leave it hanging
       const exchange = this.req[kExchange];
       if (!this.complete && exchange.proxyReq === this.req) forwarder.#cut(exchange, exchange.timedOut ? 'timeout' : 'reset');
     };
+    this.#onSocket = function (socket) {
+      // the body waits for a connected socket, so that a refused connection can go elsewhere with it unread
+      const exchange = this[kExchange];
+      if (!socket.connecting) return forwarder.#sendBody(exchange, this);
+      socket.once(exchange.server.target.protocol === 'https:' ? 'secureConnect' : 'connect', () => forwarder.#sendBody(exchange, this));
+    };
   }
 
-  /** The pool's agent for a protocol (WebSockets reuse it). */
+  /** The pool's keep-alive agent for a server (WebSockets reuse it). */
   agentFor(pool: Pool, server: Server) {
     return this.#agents.get(pool)!.for(server.target.protocol);
   }
 
-  /** The http-proxy server, for WebSocket upgrades. */
-  get proxy(): httpProxy {
-    return this.#proxy;
-  }
-
-  /** Forward a routed request to `server`; retries, timeouts and error responses happen here. */
+  /**
+   * Forward a request already counted in flight on `server`: run the request passes, read a
+   * small idempotent body first so that a retry can resend it, then attempt.
+   */
   forward(exchange: Exchange, server: Server): void {
-    const { req, res } = exchange;
-    res.on('close', () => this.#closed(exchange));
-    exchange.body = parsedBodyBytes(req);
-    if (exchange.body === undefined && shouldBufferForRetry(req)) {
+    for (const pass of this.#passes) pass.run(exchange);
+    const { req } = exchange;
+    const length = Number(req.headers['content-length']);
+    const replayable = exchange.body.kind === 'stream' && isIdempotent(exchange.method) && Number.isFinite(length) && length <= REPLAY_LIMIT;
+    if (replayable && this.#bufferedBytes + length <= this.#maxBufferedBytes) {
+      exchange.phase = 'buffering';
+      exchange.bufferedBytes = length;
+      this.#bufferedBytes += length;
+      exchange.started = 0;
+      exchange.clientMovedAt = performance.now();
+      exchange.clientBytes = -1;
       readBody(req).then(
-        (body) => {
-          exchange.body = body;
-          if (!exchange.done) this.#attempt(exchange, server);
+        (bytes) => {
+          if (exchange.done) return;
+          exchange.body = { kind: 'bytes', bytes };
+          this.#attempt(exchange, server);
         },
         () => this.#finish(exchange, 'aborted'),
       );
@@ -111,44 +131,56 @@ export class Forwarder {
     this.#attempt(exchange, server);
   }
 
+  /** The client's response closed: finished normally, or the client went away first. */
+  closed(exchange: Exchange): void {
+    if (exchange.done) return;
+    if (exchange.res.writableFinished) return this.#finish(exchange, exchange.outcome);
+    exchange.proxyReq?.destroy();
+    this.#finish(exchange, 'aborted');
+  }
+
   close(): void {
     this.#timeouts.close();
     for (const agents of this.#agents.values()) agents.destroy();
-    this.#proxy.close();
   }
 
   #attempt(exchange: Exchange, server: Server): void {
-    exchange.server = server;
+    if (!exchange.holding) exchange.hold(server);
+    exchange.phase = 'sending';
     exchange.started = performance.now();
     exchange.timedOut = undefined;
+    exchange.responded = false;
     exchange.clientMovedAt = exchange.serverMovedAt = exchange.started;
-    exchange.attemptOpen = true;
-    exchange.pool.acquire(server, exchange);
+    exchange.clientBytes = exchange.serverBytes = -1;
     server.stats.started(exchange.now);
     const { req, body } = exchange;
-    if (body !== undefined) {
-      // resent whole on each attempt, with the length the bytes really have
-      req.headers['content-length'] = String(body.length);
-      if (req.headers['transfer-encoding'] !== undefined) delete req.headers['transfer-encoding'];
-    }
-    const proxyReq = openUpstreamRequest(this.#upstreamOf(exchange.pool, server), exchange.method, req.url!, req.headers) as TaggedClientRequest;
+    const proxyReq = openUpstreamRequest(this.#upstreamOf(exchange.pool, server), exchange.method, req.url!, req.headers, exchange.freshConnection) as TaggedClientRequest;
     proxyReq[kExchange] = exchange;
     exchange.proxyReq = proxyReq;
     proxyReq.on('response', this.#onResponse);
     proxyReq.on('error', this.#onRequestError);
-    if (body !== undefined) proxyReq.end(body);
-    else if (hasBody(req) && !req.readableEnded) {
-      // a client that goes away mid-upload errors its request; the response's close ends the exchange
-      req.on('error', ignore);
-      if (req.headers['content-length'] === undefined) req.on('data', (chunk: Buffer) => (exchange.chunkedBytesIn += chunk.length));
-      req.pipe(proxyReq);
-    } else proxyReq.end();
+    proxyReq.on('upgrade', this.#onUpgrade);
+    if (body.kind === 'bytes') proxyReq.end(body.bytes);
+    else if (body.kind === 'stream' && !req.readableEnded) proxyReq.once('socket', this.#onSocket);
+    else proxyReq.end();
+  }
+
+  #sendBody(exchange: Exchange, proxyReq: ClientRequest): void {
+    if (exchange.done || exchange.proxyReq !== proxyReq) return;
+    const { req } = exchange;
+    // from now on the body is on its way: this request can no longer move to another server
+    exchange.body = { kind: 'consumed', reason: 'sent to a server' };
+    // a client that goes away mid-upload errors its request; the response's close ends the exchange
+    req.on('error', ignore);
+    if (req.headers['content-length'] === undefined) req.on('data', (chunk: Buffer) => (exchange.chunkedBytesIn += chunk.length));
+    req.pipe(proxyReq);
   }
 
   #upstreamOf(pool: Pool, server: Server): Upstream {
     let upstream = this.#upstreams.get(server);
     if (!upstream) {
-      upstream = upstreamOf(server, this.agentFor(pool, server), pool.config.changeOrigin);
+      const agents = this.#agents.get(pool)!;
+      upstream = upstreamOf(server, agents.for(server.target.protocol), agents.for(server.target.protocol, true), pool.config.changeOrigin);
       this.#upstreams.set(server, upstream);
     }
     return upstream;
@@ -169,9 +201,9 @@ export class Forwarder {
     const { proxyReq } = exchange;
     // with a socket, the request's error takes the usual path, as a timeout
     if (proxyReq?.socket) return void proxyReq.destroy(new TimeoutError(message));
-    // still queued for a pooled socket: it would only error once it got one, so answer now
+    // still waiting for a socket of our own agent: our limit, not the server's fault
     proxyReq?.destroy();
-    this.#finish(exchange, 'timeout', 'UPSTREAM_CONNECT_TIMEOUT');
+    this.#finish(exchange, 'aborted', 'QUEUE_TIMEOUT');
   }
 
   #respond(exchange: Exchange, proxyReq: ClientRequest, proxyRes: IncomingMessage): void {
@@ -180,17 +212,34 @@ export class Forwarder {
       proxyRes.destroy();
       return;
     }
+    const status = proxyRes.statusCode!;
+    const problem = badStatus(status);
+    if (problem !== undefined) return this.#badResponse(exchange, proxyReq, problem);
     exchange.responded = true;
-    const status = proxyRes.statusCode ?? 502;
+    exchange.phase = 'relaying';
     exchange.outcome = status >= 500 ? 'http5xx' : status >= 400 ? 'http4xx' : 'ok';
     // pinned to the server that answered, so that a retry re-pins where the session really went
     const setCookie = exchange.pool.config.sticky ? this.#affinity?.pin(exchange.req, exchange.pool, exchange.server, exchange.pinning, exchange.now) : undefined;
     const head = responseHead(proxyRes.rawHeaders, setCookie === undefined ? undefined : ['Set-Cookie', setCookie]);
-    writeHead(res, status, proxyRes.statusMessage, head.headers);
+    try {
+      writeHead(res, status, safeReason(status, proxyRes.statusMessage), head.headers);
+    } catch {
+      // a header Node will not write (the parser let it through): the response cannot be relayed as it is
+      exchange.responded = false;
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      return this.#badResponse(exchange, proxyReq, 'headers that cannot be relayed');
+    }
     // no 'error' listener: a response stream emits errors only to listeners, and a cut shows as an incomplete close
     proxyRes.on('close', this.#onResponseClose);
     proxyRes.on('data', relayChunk);
     proxyRes.on('end', endRelay); // the client response's own 'close' then ends the exchange
+  }
+
+  /** The server's answer cannot be relayed: its socket never goes back to the pool, the client gets 502. */
+  #badResponse(exchange: Exchange, proxyReq: ClientRequest, _why: string): void {
+    if (exchange.done || exchange.proxyReq !== proxyReq) return;
+    proxyReq.destroy();
+    this.#finish(exchange, 'invalid', 'UPSTREAM_BAD_RESPONSE');
   }
 
   #failed(exchange: Exchange, proxyReq: ClientRequest, error: NodeJS.ErrnoException): void {
@@ -200,32 +249,29 @@ export class Forwarder {
       return;
     }
     const { outcome, code } = classify(exchange, error);
-    const reusedSocketReset = outcome === 'reset' && exchange.proxyReq?.reusedSocket === true;
+    const reusedSocketReset = outcome === 'reset' && proxyReq.reusedSocket === true && !exchange.freshConnection;
     exchange.endAttempt(outcome, performance.now());
-    if ((outcome === 'connect' || reusedSocketReset) && this.#retry(exchange)) return;
+    if (outcome === 'connect' && this.#retry(exchange, false)) return;
+    if (reusedSocketReset && isIdempotent(exchange.method) && this.#retry(exchange, true)) return;
     this.#finish(exchange, outcome, code);
   }
 
-  /** Try another server after a refused connection, when resending the request is safe. */
-  #retry(exchange: Exchange): boolean {
-    if (exchange.retriesLeft <= 0) return false;
-    const safe = !hasBody(exchange.req) || (isIdempotent(exchange.method) && exchange.body !== undefined) || exchange.body?.length === 0;
-    if (!safe) return false;
-    exchange.tried ??= new Set();
-    exchange.tried.add(exchange.server);
-    const next = exchange.pool.pick(exchange, exchange.tried);
-    if (!next) return false;
+  /**
+   * Try another server, when resending is safe: after a refused connection nothing was sent, so
+   * any method may move if its body is unread or held; after a reset of a reused keep-alive socket
+   * (the server closed it under us) only idempotent requests move, on a connection of their own.
+   */
+  #retry(exchange: Exchange, fresh: boolean): boolean {
+    if (exchange.retriesLeft <= 0 || exchange.body.kind === 'consumed') return false;
+    exchange.exclude ??= new Set();
+    exchange.exclude.add(exchange.server);
+    const next = exchange.pool.choose(exchange);
+    if (next === undefined || next === 'full') return false;
     exchange.retriesLeft--;
+    exchange.freshConnection = fresh;
+    exchange.hold(next);
     this.#attempt(exchange, next);
     return true;
-  }
-
-  /** The client's response closed: finished normally, or the client went away first. */
-  #closed(exchange: Exchange): void {
-    if (exchange.done) return;
-    if (exchange.res.writableFinished) return this.#finish(exchange, exchange.outcome);
-    exchange.proxyReq?.destroy();
-    this.#finish(exchange, 'aborted');
   }
 
   /** End a response already under way: headers are sent, so the only honest signal is a closed connection. */
@@ -239,8 +285,12 @@ export class Forwarder {
   #finish(exchange: Exchange, outcome: Outcome, errorCode?: ErrorCode): void {
     if (exchange.done) return;
     exchange.done = true;
+    if (exchange.bufferedBytes > 0) {
+      this.#bufferedBytes -= exchange.bufferedBytes;
+      exchange.bufferedBytes = 0;
+    }
     exchange.endAttempt(outcome, performance.now());
-    if (errorCode) sendError(exchange.req, exchange.res, errorCode);
+    if (errorCode) sendError(exchange.req, exchange.res, errorCode, { retryAfterS: errorCode === 'QUEUE_TIMEOUT' ? exchange.pool.config.retryAfterS : undefined });
   }
 }
 
@@ -276,8 +326,11 @@ function writeHead(res: ServerResponse, status: number, message: string | undefi
 function classify(exchange: Exchange, error: NodeJS.ErrnoException): { outcome: Outcome; code: ErrorCode } {
   if (exchange.timedOut === 'connect') return { outcome: 'timeout', code: 'UPSTREAM_CONNECT_TIMEOUT' };
   if (exchange.timedOut === 'response') return { outcome: 'timeout', code: 'UPSTREAM_RESPONSE_TIMEOUT' };
-  if (error.code && CONNECT_ERRORS.has(error.code)) return { outcome: 'connect', code: 'UPSTREAM_CONNECT_FAILED' };
+  const code = error.code ?? '';
+  if (CONNECT_ERRORS.has(code)) return { outcome: 'connect', code: 'UPSTREAM_CONNECT_FAILED' };
+  // the server's response did not parse: a bad status line, TE with CL, bad chunking, a header too big or with a NUL
+  if (code.startsWith('HPE_')) return { outcome: 'invalid', code: 'UPSTREAM_BAD_RESPONSE' };
   // TLS failures (an untrusted certificate) also mean the request never reached the app
-  if (!exchange.proxyReq?.socket || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_|SIGNATURE/i.test(error.code ?? '')) return { outcome: 'connect', code: 'UPSTREAM_CONNECT_FAILED' };
+  if (!exchange.proxyReq?.socket || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_|SIGNATURE/i.test(code)) return { outcome: 'connect', code: 'UPSTREAM_CONNECT_FAILED' };
   return { outcome: 'reset', code: 'UPSTREAM_RESET' };
 }

@@ -7,8 +7,15 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
 
 /**
- * Drop hop-by-hop request headers, including those the client named in `Connection`.
- * `transfer-encoding` stays: Node re-frames the body for the next hop from it.
+ * Headers no client may take away by naming them in `Connection`: without Host the server would
+ * see its own address (and routing and forwarding would disagree), without the framing headers
+ * the body would be cut or run on.
+ */
+const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding']);
+
+/**
+ * Drop hop-by-hop request headers, including those the client named in `Connection` (but never
+ * the protected ones). `transfer-encoding` stays: Node re-frames the body for the next hop from it.
  */
 export function dropHopByHopRequestHeaders(headers: IncomingHttpHeaders): void {
   // Most requests carry none of these: test them by name (cheap property loads) and only
@@ -21,7 +28,12 @@ export function dropHopByHopRequestHeaders(headers: IncomingHttpHeaders): void {
     return;
   }
   const named = headers.connection;
-  if (named) for (const name of named.split(',')) delete headers[name.trim().toLowerCase()];
+  if (named) {
+    for (const raw of named.split(',')) {
+      const name = raw.trim().toLowerCase();
+      if (!PROTECTED.has(name)) delete headers[name];
+    }
+  }
   for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
 }
 

@@ -18,8 +18,8 @@ const MIN_PERIOD_MS = 10;
  * - connect: no connected socket to the server within `connectMs` of the attempt, queueing
  *   for a pooled socket included;
  * - response: while we wait on the server (the request is in), no byte from it for `responseMs`;
- * - client: while we wait on the client (its body is still coming, or it is not reading
- *   the response), no byte moved on its connection for `clientMs`.
+ * - client: while we wait on the client (its body is still coming, being read for retries, or
+ *   it is not reading the response), no byte moved on its connection for `clientMs`.
  */
 export class TimeoutSweep {
   readonly #pools: readonly Pool[];
@@ -40,7 +40,7 @@ export class TimeoutSweep {
       const { timeouts } = pool.config;
       for (const server of pool.servers) {
         server.inFlight.forEach((item) => {
-          if (item instanceof Exchange && !item.done && item.attemptOpen) this.#check(item, timeouts, now);
+          if (item instanceof Exchange && !item.done && item.holding) this.#check(item, timeouts, now);
         });
       }
     }
@@ -51,6 +51,16 @@ export class TimeoutSweep {
   }
 
   #check(exchange: Exchange, timeouts: Pool['config']['timeouts'], now: number): void {
+    if (exchange.phase === 'buffering') {
+      // reading a body for retries: only the client can be slow here
+      const bytesRead = exchange.req.socket.bytesRead;
+      if (bytesRead !== exchange.clientBytes) {
+        exchange.clientBytes = bytesRead;
+        exchange.clientMovedAt = now;
+      }
+      if (now - exchange.clientMovedAt > timeouts.clientMs) this.#expire(exchange, 'client');
+      return;
+    }
     const socket = exchange.proxyReq?.socket;
     if (!socket || socket.connecting) {
       if (now - exchange.started > timeouts.connectMs) this.#expire(exchange, 'connect');

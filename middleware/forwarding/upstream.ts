@@ -9,13 +9,15 @@ export interface Upstream {
   readonly hostname: string;
   readonly port: number;
   readonly agent: http.Agent;
+  /** For a retry that must not reuse a pooled socket. */
+  readonly freshAgent: http.Agent;
   /** The server URL's base path, prefixed to every request's path. */
   readonly basePath: string;
   /** The Host header to send with `changeOrigin`; undefined keeps the client's. */
   readonly hostHeader: string | undefined;
 }
 
-export function upstreamOf(server: Server, agent: http.Agent, changeOrigin: boolean): Upstream {
+export function upstreamOf(server: Server, agent: http.Agent, freshAgent: http.Agent, changeOrigin: boolean): Upstream {
   const { protocol, hostname, port, path } = server.target;
   const defaultPort = protocol === 'https:' ? '443' : '80';
   const host = hostname.includes(':') ? `[${hostname}]` : hostname;
@@ -25,23 +27,24 @@ export function upstreamOf(server: Server, agent: http.Agent, changeOrigin: bool
     hostname,
     port: Number(port),
     agent,
+    freshAgent,
     basePath: path,
     hostHeader: changeOrigin ? (port === defaultPort ? host : `${host}:${port}`) : undefined,
   };
 }
 
 /**
- * Open the request to the server. `headers` are the client's, already cleaned of hop-by-hop
- * ones and given X-Forwarded-*; Node copies them into the request, so they are not shared.
- * TLS settings (verification, a private CA) live on the pool's https agent.
+ * Open the request to the server. `headers` are the client's, already through the request
+ * passes; Node copies them into the request, so they are not shared. TLS settings
+ * (verification, a private CA) live on the pool's https agents.
  */
-export function openUpstreamRequest(upstream: Upstream, method: string, url: string, headers: IncomingHttpHeaders): ClientRequest {
+export function openUpstreamRequest(upstream: Upstream, method: string, url: string, headers: IncomingHttpHeaders, fresh: boolean): ClientRequest {
   if (upstream.hostHeader !== undefined) headers.host = upstream.hostHeader;
   return upstream.request({
     protocol: upstream.protocol,
     hostname: upstream.hostname,
     port: upstream.port,
-    agent: upstream.agent,
+    agent: fresh ? upstream.freshAgent : upstream.agent,
     method,
     path: upstream.basePath + url,
     headers,

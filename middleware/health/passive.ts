@@ -66,6 +66,7 @@ export class PassiveHealth {
       case 'connect':
       case 'timeout':
       case 'reset':
+      case 'invalid':
         break;
       case 'http5xx':
         if (this.#config.include5xx) break;
@@ -96,7 +97,7 @@ export class PassiveHealth {
   #eject(server: Server, tally: Tally, outcome: Outcome): void {
     const failures = tally.failures;
     tally.failures = 0;
-    if (!this.#roomToEject()) {
+    if (!this.#roomToEject(server)) {
       if (!tally.refused) {
         tally.refused = true;
         this.#logger.warn(
@@ -121,11 +122,23 @@ export class PassiveHealth {
     tally.timer.unref();
   }
 
-  /** Would one more ejection keep the ejected share at or below maxEjectedPercent? */
-  #roomToEject(): boolean {
+  /**
+   * Would one more ejection keep the ejected share at or below maxEjectedPercent? Primaries and
+   * backups are counted apart: backups are there to take over, so while one is healthy every
+   * primary may go (else a dead primary would stay in and every request would try it first).
+   */
+  #roomToEject(server: Server): boolean {
     let ejected = 0;
-    for (const server of this.#tallies.keys()) if (server.ejected) ejected++;
+    let total = 0;
+    let healthyBackup = false;
+    for (const other of this.#tallies.keys()) {
+      if (other.backup && !other.ejected && other.health === 'healthy' && other.state === 'active') healthyBackup = true;
+      if (other.backup !== server.backup) continue;
+      total++;
+      if (other.ejected) ejected++;
+    }
+    if (!server.backup && healthyBackup) return true;
     // (ejected + 1) / total <= percent / 100, without dividing
-    return (ejected + 1) * 100 <= this.#tallies.size * this.#config.maxEjectedPercent;
+    return (ejected + 1) * 100 <= total * this.#config.maxEjectedPercent;
   }
 }

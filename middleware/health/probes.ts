@@ -93,24 +93,38 @@ function httpStart(server: ProbeTarget, config: HealthCheckConfig, tls: TlsOptio
   };
 }
 
-/** The user's own check: truthy passes; false, a throw or a rejection fails. */
+/**
+ * The user's own check: truthy passes; false, a throw or a rejection fails. It gets an
+ * AbortSignal that fires when the probe is given up (its timeout, or the server removed), so
+ * that the work it started can stop too.
+ */
 function customStart(server: ProbeTarget, config: HealthCheckConfig): Start {
   const check = config.check;
   const info = Object.freeze({ id: server.id, url: server.url });
   return (settle) => {
+    const controller = new AbortController();
+    let answered = false;
     if (!check) {
       settle(false, 'no check function');
     } else {
       // on a microtask, so that a check throwing synchronously is caught like a rejection
       Promise.resolve()
-        .then(() => check(info))
+        .then(() => check(info, { signal: controller.signal }))
         .then(
-          (passed) => settle(Boolean(passed), passed ? 'check passed' : 'check returned false'),
-          (error: unknown) => settle(false, short(error instanceof Error ? error.message || error.name : String(error))),
+          (passed) => {
+            answered = true;
+            settle(Boolean(passed), passed ? 'check passed' : 'check returned false');
+          },
+          (error: unknown) => {
+            answered = true;
+            settle(false, short(error instanceof Error ? error.message || error.name : String(error)));
+          },
         );
     }
-    // nothing of ours to tear down: a check that hangs is simply no longer waited for
-    return () => {};
+    // a check that has not answered is given up: tell it, so it can stop what it started
+    return () => {
+      if (!answered) controller.abort(new Error(`health check given up after ${config.timeoutMs} ms`));
+    };
   };
 }
 

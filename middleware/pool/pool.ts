@@ -1,11 +1,17 @@
-import type { Algorithm, PickContext } from '../algorithms/algorithm.js';
+import type { Algorithm, Candidate, PickContext } from '../algorithms/algorithm.js';
 import { ALGORITHMS } from '../algorithms/index.js';
-import { ConfigError, ControlError } from '../errors.js';
-import { normalizeServer, type PoolConfig, type ServerOptions } from '../options.js';
+import type { AppliedChange } from '../control/changes.js';
+import type { ControlledPool } from '../control/control-plane.js';
+import { isDraining, recordOf, type ServerRecord } from '../control/records.js';
+import type { Guard } from '../guard.js';
+import type { PoolConfig } from '../options.js';
 import type { Outcome } from '../stats/server-stats.js';
-import type { ChangeEvent, DrainResult } from './events.js';
+import { LocalDrains } from './drains.js';
 import type { InFlight } from './in-flight.js';
-import { Server, type ServerField, type ServerSnapshot } from './server.js';
+import { RequestQueue, type QueueStats, type Waiter } from './queue.js';
+import { Server, type Health, type ServerSnapshot } from './server.js';
+
+export type { InFlight };
 
 /** The health side of a pool (active checks, passive ejection), seen through what the pool needs. */
 export interface PoolHealth {
@@ -16,62 +22,120 @@ export interface PoolHealth {
   close(): void;
 }
 
+/** A health transition, as `balancer.on('health')` gives it. */
+export interface HealthEvent {
+  pool: string;
+  server: string;
+  before: Health;
+  after: Health;
+  /** Why: "status 500 (3 in a row)", "5 consecutive failures (last: connect); ejected for 30000 ms". */
+  reason: string;
+  at: number;
+}
+
 export interface PoolSnapshot {
   name: string;
   algorithm: string;
   sticky: boolean;
   eligible: number;
+  queue: QueueStats;
   servers: ServerSnapshot[];
 }
 
-interface Drain {
-  started: number;
-  resolve: (result: DrainResult) => void;
-  timer: NodeJS.Timeout;
+export interface PoolOptions {
+  guard: Guard;
+  emitHealth(event: HealthEvent): void;
+  /** This instance has finished a drain of `server` (see LocalDrains). */
+  reportDrain(server: string, drainId: string, closed: number): void;
+  drainCancelled(drainId: string): void;
+  /** A removal's deadline passed long ago and its record is still there: finish it (its initiator may be gone). */
+  removalOverdue(record: ServerRecord): void;
 }
 
-/**
- * A named set of servers: membership, eligibility, picking, and the run-time control API.
- * Every control change goes through these methods and comes out as one `change` event.
- */
-export type { InFlight };
+/** What the pool tells an algorithm that keeps its own view of the servers; never on the request path. */
+interface PoolView<S extends Candidate> {
+  readonly members: readonly S[];
+  readonly eligible: readonly S[];
+  isEligible(server: S): boolean;
+  readonly now: number;
+}
 
-export class Pool {
+/** The optional parts of an algorithm: a view kept up to date, and in-flight counts as they move. */
+interface ViewKeeping {
+  update?(view: PoolView<Candidate>, reason: 'members' | 'eligibility'): void;
+  acquired?(server: Candidate): void;
+  released?(server: Candidate): void;
+}
+
+/** What `choose` answers: a server, `full` (every eligible server is at maxConnections: queue), or nothing eligible. */
+export type Choice = Server | 'full' | undefined;
+
+/** Slow start is re-announced to the algorithm this often at most, so shares follow the ramp. */
+const RAMP_STEPS = 20;
+const MIN_RAMP_TICK_MS = 100;
+/** A removal whose initiator has not finished it this long after the deadline is finished by whoever sees it. */
+const REMOVAL_OVERDUE_MS = 5000;
+
+/**
+ * A named set of servers as this instance runs them: membership and admin state come in as
+ * committed records (`applyChanges`); health, in-flight counts and the queue are observed here.
+ * Eligibility is recomputed once per change and the algorithm is told, never on the request path.
+ */
+export class Pool implements ControlledPool {
   readonly name: string;
   readonly config: PoolConfig;
-  readonly algorithm: Algorithm;
-  /** A user-supplied algorithm's answers are checked; the built-in ones answer from the list by construction. */
-  readonly #checkPicks: boolean;
-  #servers = new Map<string, Server>();
+  readonly algorithm: Algorithm & ViewKeeping;
+  /** Algorithms that keep their own view (an update method) honour `context.exclude` themselves; others get a filtered list. */
+  readonly #keepsView: boolean;
+  readonly #custom: boolean;
+  readonly #servers = new Map<string, Server>();
+  #members: Server[] = [];
   #eligible: Server[] = [];
-  #drains = new Map<Server, Drain>();
+  #hasEligiblePrimary = false;
+  /** Eligible servers at maxConnections. */
+  #full = 0;
+  readonly #queue: RequestQueue;
+  readonly #drains: LocalDrains;
+  readonly #removalTimers = new Map<Server, NodeJS.Timeout>();
   /** Initial servers take no slow start on their first passed check: there is nothing to protect yet. */
-  #awaitingFirstCheck = new WeakSet<Server>();
+  readonly #awaitingFirstCheck = new WeakSet<Server>();
   #health: PoolHealth | undefined;
-  #emit: (event: ChangeEvent) => void;
+  #rampTimer: NodeJS.Timeout | undefined;
+  readonly #options: PoolOptions;
+  #settling: { resolve: () => void } | undefined;
 
-  constructor(config: PoolConfig, emit: (event: ChangeEvent) => void) {
+  constructor(config: PoolConfig, options: PoolOptions) {
     this.name = config.name;
     this.config = config;
-    this.#emit = emit;
+    this.#options = options;
+    this.#custom = typeof config.algorithm !== 'string';
     this.algorithm = typeof config.algorithm === 'string' ? ALGORITHMS[config.algorithm]() : config.algorithm;
-    this.#checkPicks = typeof config.algorithm !== 'string';
-    for (const spec of config.servers) {
-      const server = this.#createServer(spec);
-      this.#awaitingFirstCheck.add(server);
-      this.#servers.set(server.id, server);
+    this.#keepsView = typeof this.algorithm.update === 'function';
+    this.#queue = new RequestQueue(config.queue.size, config.queue.timeoutMs);
+    this.#drains = new LocalDrains({
+      report: (server, drainId, closed) => options.reportDrain(server.id, drainId, closed),
+      cancelled: (drainId) => options.drainCancelled(drainId),
+    });
+    for (const spec of config.initialServers) {
+      const server = this.#createServer(recordOf(spec));
+      if (config.healthCheck) this.#awaitingFirstCheck.add(server);
     }
-    this.#refresh();
+    this.#refresh(true);
+  }
+
+  /** The configured servers as records: the seed of the control state. */
+  seedRecords(): ServerRecord[] {
+    return this.#members.map((server) => server.record);
   }
 
   /** Attach active and passive health; called once by the balancer. */
   useHealth(health: PoolHealth): void {
     this.#health = health;
-    for (const server of this.#servers.values()) health.watch(server);
+    for (const server of this.#members) health.watch(server);
   }
 
   get servers(): readonly Server[] {
-    return [...this.#servers.values()];
+    return this.#members;
   }
 
   /** Servers that may take a new request now; the same array until something changes. */
@@ -79,113 +143,119 @@ export class Pool {
     return this.#eligible;
   }
 
+  get queue(): RequestQueue {
+    return this.#queue;
+  }
+
   get(id: string): Server | undefined {
     return this.#servers.get(id);
   }
 
-  /** Choose a server for a request, leaving out servers already tried. */
-  pick(context: PickContext, exclude?: ReadonlySet<Server>): Server | undefined {
-    let candidates: readonly Server[] = this.#eligible;
-    if (exclude && exclude.size > 0) {
-      candidates = candidates.filter((server) => !exclude.has(server));
-      // a retry may fall back to backups once every primary has been tried
-      if (candidates.length === 0) candidates = this.#eligibleBackups().filter((server) => !exclude.has(server));
+  // ----- applying control state ------------------------------------------------------------
+
+  applyChanges(changes: readonly AppliedChange[]): void {
+    let members = false;
+    for (const { id, before, after } of changes) {
+      const server = this.#servers.get(id);
+      if (after === null) {
+        if (server) this.#removeServer(server);
+        members = true;
+      } else if (!server) {
+        const added = this.#createServer(after);
+        this.#health?.watch(added);
+        if (added.health === 'healthy') this.#ramp(added);
+        members = true;
+      } else {
+        server.record = after;
+        if (before === null || before.weight !== after.weight) members = true;
+        this.#drains.sync(server);
+        this.#watchRemoval(server);
+      }
     }
-    if (candidates.length === 0) return undefined;
-    const picked = this.algorithm.pick(candidates, context);
-    if (!this.#checkPicks) return picked;
-    // a user-supplied algorithm must answer from the list (a scan, so only for those): else it is refused
-    return picked && this.#servers.get(picked.id) === picked && candidates.includes(picked) ? picked : undefined;
+    this.#refresh(members);
   }
 
-  /** May a request pinned to this server (affinity) still go there? Draining servers keep theirs until the deadline. */
+  // ----- picking -----------------------------------------------------------------------------
+
+  /**
+   * Choose a server for a request: `context.exclude` holds the servers it already tried. Full
+   * servers are passed over; when every eligible one is full the answer is `full` (queue it).
+   */
+  choose(context: PickContext & { exclude?: Set<Server> | undefined }): Choice {
+    const eligible = this.#eligible;
+    if (eligible.length === 0) return undefined;
+    if (this.#full === 0) return this.#pick(eligible, context);
+    if (this.#full >= eligible.length && !context.exclude) return 'full';
+    // rare: some servers are full; leave them out of this one pick as if they were not eligible
+    const exclude = new Set<Server>(context.exclude);
+    for (const server of eligible) if (server.active >= this.config.maxConnections) exclude.add(server);
+    if (exclude.size >= eligible.length) {
+      const tried = context.exclude;
+      return tried && eligible.every((server) => tried.has(server)) ? this.#pickBackup(tried) : 'full';
+    }
+    return this.#pick(eligible, { ...context, exclude });
+  }
+
+  #pick(eligible: readonly Server[], context: PickContext & { exclude?: ReadonlySet<Server> | undefined }): Server | undefined {
+    const exclude = context.exclude;
+    let picked: Server | undefined;
+    if (this.#keepsView && !this.#custom) {
+      picked = this.algorithm.pick(eligible, context);
+    } else {
+      const candidates = exclude && exclude.size > 0 ? eligible.filter((server) => !exclude.has(server)) : eligible;
+      if (candidates.length === 0) return this.#pickBackup(exclude);
+      picked = this.#custom ? this.#options.guard.run(`pools.${this.name}.algorithm.pick`, () => this.algorithm.pick(candidates, context), undefined) : this.algorithm.pick(candidates, context);
+      // a user-supplied algorithm must answer from the list: else it is refused (O(1) by the flags)
+      if (this.#custom && picked && (this.#servers.get(picked.id) !== picked || !picked.eligible || exclude?.has(picked))) picked = undefined;
+    }
+    if (picked === undefined && exclude && exclude.size > 0) return this.#pickBackup(exclude);
+    return picked;
+  }
+
+  /** A retry may fall back to backups once every primary has been tried. */
+  #pickBackup(exclude: ReadonlySet<Server> | undefined): Server | undefined {
+    for (const server of this.#members) {
+      if (server.backup && takesNew(server) && !exclude?.has(server) && server.active < this.config.maxConnections) return server;
+    }
+    return undefined;
+  }
+
+  /**
+   * May a request pinned to this server (affinity) still go there? Draining servers keep theirs
+   * until the deadline; a session on a backup moves back once a primary is eligible again.
+   */
   acceptsPinned(server: Server, now: number): boolean {
     if (this.#servers.get(server.id) !== server || server.health !== 'healthy') return false;
-    return server.state === 'active' || (server.state === 'draining' && now < server.drainDeadline);
+    if (server.backup && this.#hasEligiblePrimary) return false;
+    if (server.active >= this.config.maxConnections) return false;
+    const admin = server.state;
+    return admin === 'active' || (isDraining(admin) && now < server.drainDeadline);
+  }
+
+  /** Wait for a server that is not full: `waiter.admit(server)` once one frees, or `expire()`. False when the queue is full. */
+  enqueue(waiter: Waiter, now: number): boolean {
+    return this.#queue.push(waiter, now);
+  }
+
+  dequeue(waiter: Waiter): void {
+    this.#queue.remove(waiter);
   }
 
   /** Count a request or WebSocket in flight; `release` when it ends. */
   acquire(server: Server, handle: InFlight): void {
     server.inFlight.add(handle);
+    if (server.active === this.config.maxConnections && server.eligible) this.#full++;
+    this.algorithm.acquired?.(server);
   }
 
   release(server: Server, handle: InFlight, outcome: Outcome): void {
     if (!server.inFlight.delete(handle)) return;
+    if (server.active === this.config.maxConnections - 1 && server.eligible) this.#full--;
+    this.algorithm.released?.(server);
     this.#health?.record(server, outcome);
-    if (server.active === 0 && this.#drains.has(server)) this.#finishDrain(server, false);
-  }
-
-  // ----- control API ---------------------------------------------------------------------
-
-  /** Set a server's weight; 0 means no new requests. */
-  setWeight(id: string, weight: number): void {
-    const server = this.#require(id);
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      throw new ControlError(`weight for "${id}" must be a number >= 0, got ${String(weight)}`);
-    }
-    server.setWeight(weight);
-  }
-
-  /** Take new requests again (from draining or disabled). */
-  enable(id: string): void {
-    const server = this.#require(id);
-    this.#cancelDrain(server);
-    server.setState('active');
-  }
-
-  /** No new requests, pinned ones included; in-flight requests finish. */
-  disable(id: string): void {
-    const server = this.#require(id);
-    this.#cancelDrain(server);
-    server.setState('disabled');
-  }
-
-  /**
-   * Stop sending new requests (pinned sessions keep coming until `drainTimeoutMs`), wait for
-   * in-flight requests and WebSockets to finish, and at the timeout close what remains.
-   */
-  drain(id: string, timeoutMs = this.config.drainTimeoutMs): Promise<DrainResult> {
-    const server = this.#require(id);
-    const existing = this.#drains.get(server);
-    if (existing) return new Promise((resolve) => {
-      const previous = existing.resolve;
-      existing.resolve = (result) => { previous(result); resolve(result); };
-    });
-    const started = Date.now();
-    server.setState('draining', started + timeoutMs);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.#finishDrain(server, true), timeoutMs);
-      this.#drains.set(server, { started, resolve, timer });
-      if (server.active === 0) this.#finishDrain(server, false);
-    });
-  }
-
-  addServer(options: ServerOptions): void {
-    let spec;
-    try {
-      spec = normalizeServer(options, `pools.${this.name}.servers[+]`);
-    } catch (error) {
-      throw new ControlError(error instanceof ConfigError ? error.message : String(error));
-    }
-    if (this.#servers.has(spec.id)) throw new ControlError(`server "${spec.id}" already exists in pool "${this.name}"`);
-    const server = this.#createServer(spec);
-    this.#servers.set(server.id, server);
-    if (server.health === 'healthy') server.startRamp(this.config.slowStartMs);
-    this.#health?.watch(server);
-    this.#refresh();
-    this.#emit({ type: 'added', pool: this.name, server: server.id, before: null, after: server.state, at: Date.now() });
-  }
-
-  /** Drain, then forget the server. */
-  async removeServer(id: string, timeoutMs?: number): Promise<DrainResult> {
-    const server = this.#require(id);
-    const result = await this.drain(id, timeoutMs);
-    if (this.#servers.get(id) !== server) return result; // removed meanwhile
-    this.#health?.unwatch(server);
-    this.#servers.delete(id);
-    this.#refresh();
-    this.#emit({ type: 'removed', pool: this.name, server: id, before: server.state, after: null, at: Date.now() });
-    return result;
+    this.#drains.released(server);
+    if (this.#queue.length > 0) this.#admitWaiting();
+    if (this.#settling && this.#totalActive() === 0) this.#settling.resolve();
   }
 
   snapshot(now = Date.now()): PoolSnapshot {
@@ -194,71 +264,138 @@ export class Pool {
       algorithm: this.algorithm.name ?? 'custom',
       sticky: this.config.sticky !== null,
       eligible: this.#eligible.length,
-      servers: [...this.#servers.values()].map((server) => server.snapshot(now)),
+      queue: this.#queue.stats(),
+      servers: this.#members.map((server) => server.snapshot(now)),
     };
   }
 
-  /** Drain every server at once (for close()), then stop health checks. */
-  async close(timeoutMs = this.config.drainTimeoutMs): Promise<void> {
-    await Promise.all([...this.#servers.keys()].map((id) => this.drain(id, timeoutMs)));
+  /**
+   * For `balancer.close()`: wait for this instance's in-flight requests to end, and at
+   * `timeoutMs` cut the rest. Records are untouched: closing one instance drains nothing for
+   * the others.
+   */
+  async settle(timeoutMs: number): Promise<void> {
+    this.#queue.clear();
+    if (this.#totalActive() > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+        this.#settling = { resolve: () => { clearTimeout(timer); resolve(); } };
+      });
+      this.#settling = undefined;
+      for (const server of this.#members) for (const handle of server.inFlight.toArray()) handle.abort();
+    }
+  }
+
+  /** Stop checks, timers and drains, for good. */
+  stop(): void {
     this.#health?.close();
+    this.#drains.close();
+    clearInterval(this.#rampTimer);
+    for (const timer of this.#removalTimers.values()) clearTimeout(timer);
+    this.#removalTimers.clear();
   }
 
   // ----- internals -----------------------------------------------------------------------
 
-  #createServer(spec: ServerOptions & { weight: number; backup: boolean }): Server {
-    return new Server(spec, { activeCheck: this.config.healthCheck !== null, listener: this.#onServerChange });
-  }
-
-  #onServerChange = (server: Server, field: ServerField, before: string | number, after: string | number, reason?: string): void => {
-    if (field === 'health' && after === 'healthy') {
-      if (this.#awaitingFirstCheck.has(server)) this.#awaitingFirstCheck.delete(server);
-      else server.startRamp(this.config.slowStartMs);
-    }
-    if (!this.#servers.has(server.id)) return; // not yet added, or already removed
-    this.#refresh();
-    const event: ChangeEvent = { type: field, pool: this.name, server: server.id, before, after, at: Date.now() };
-    if (reason !== undefined) event.reason = reason;
-    this.#emit(event);
-  };
-
-  /** Recompute the eligible set: primaries that may take traffic, else backups. */
-  #refresh(): void {
-    const primaries: Server[] = [];
-    for (const server of this.#servers.values()) if (!server.backup && takesNew(server)) primaries.push(server);
-    this.#eligible = primaries.length > 0 ? primaries : this.#eligibleBackups();
-  }
-
-  #eligibleBackups(): Server[] {
-    return [...this.#servers.values()].filter((server) => server.backup && takesNew(server));
-  }
-
-  #require(id: string): Server {
-    const server = this.#servers.get(id);
-    if (!server) throw new ControlError(`no server "${id}" in pool "${this.name}"`, { notFound: true });
+  #createServer(record: ServerRecord): Server {
+    const server = new Server(record, { activeCheck: this.config.healthCheck !== null, listener: this.#onHealth });
+    this.#servers.set(server.id, server);
+    this.#members.push(server);
     return server;
   }
 
-  #finishDrain(server: Server, timedOut: boolean): void {
-    const drain = this.#drains.get(server);
-    if (!drain) return;
-    this.#drains.delete(server);
-    clearTimeout(drain.timer);
-    let closed = 0;
-    if (timedOut) {
-      const handles = server.inFlight.toArray();
-      closed = handles.length;
-      for (const handle of handles) handle.abort();
-    }
-    drain.resolve({ server: server.id, drained: !timedOut || closed === 0, closed, waitedMs: Date.now() - drain.started });
+  #removeServer(server: Server): void {
+    this.#health?.unwatch(server);
+    this.#drains.forget(server);
+    clearTimeout(this.#removalTimers.get(server));
+    this.#removalTimers.delete(server);
+    this.#servers.delete(server.id);
+    this.#members = this.#members.filter((member) => member !== server);
+    if (server.eligible && server.active >= this.config.maxConnections) this.#full--;
+    server.eligible = false;
+    // removed without a drain (or by another instance past its deadline): nothing may stay on it
+    for (const handle of server.inFlight.toArray()) handle.abort();
   }
 
-  #cancelDrain(server: Server): void {
-    const drain = this.#drains.get(server);
-    if (!drain) return;
-    this.#drains.delete(server);
-    clearTimeout(drain.timer);
-    drain.resolve({ server: server.id, drained: false, closed: 0, waitedMs: Date.now() - drain.started });
+  /** A removing record has a deadline; if nobody completes the removal, this instance does. */
+  #watchRemoval(server: Server): void {
+    clearTimeout(this.#removalTimers.get(server));
+    this.#removalTimers.delete(server);
+    const record = server.record;
+    if (record.admin !== 'removing' || !record.drain) return;
+    const timer = setTimeout(() => this.#options.removalOverdue(server.record), Math.max(0, record.drain.deadline - Date.now()) + REMOVAL_OVERDUE_MS);
+    timer.unref();
+    this.#removalTimers.set(server, timer);
+  }
+
+  #onHealth = (server: Server, before: Health, after: Health, reason: string): void => {
+    if (after === 'healthy') {
+      if (this.#awaitingFirstCheck.has(server)) this.#awaitingFirstCheck.delete(server);
+      else this.#ramp(server);
+    }
+    if (this.#servers.get(server.id) !== server) return; // not yet added, or already removed
+    this.#refresh(false);
+    this.#options.emitHealth({ pool: this.name, server: server.id, before, after, reason, at: Date.now() });
+  };
+
+  #ramp(server: Server): void {
+    if (this.config.slowStartMs <= 0) return;
+    server.startRamp(this.config.slowStartMs);
+    if (this.#rampTimer) return;
+    // the algorithm hears of the ramp's progress in steps: shares follow the ramp, picks stay O(log n)
+    this.#rampTimer = setInterval(() => {
+      const now = Date.now();
+      if (!this.#members.some((member) => member.inSlowStart(now))) {
+        clearInterval(this.#rampTimer);
+        this.#rampTimer = undefined;
+      }
+      this.#tellAlgorithm('eligibility');
+    }, Math.max(MIN_RAMP_TICK_MS, this.config.slowStartMs / RAMP_STEPS));
+    this.#rampTimer.unref();
+  }
+
+  /** Recompute the eligible set once: primaries that may take traffic, else backups. */
+  #refresh(members: boolean): void {
+    const primaries: Server[] = [];
+    const backups: Server[] = [];
+    for (const server of this.#members) {
+      server.eligible = false;
+      if (takesNew(server)) (server.backup ? backups : primaries).push(server);
+    }
+    this.#hasEligiblePrimary = primaries.length > 0;
+    this.#eligible = primaries.length > 0 ? primaries : backups;
+    this.#full = 0;
+    for (const server of this.#eligible) {
+      server.eligible = true;
+      if (server.active >= this.config.maxConnections) this.#full++;
+    }
+    this.#tellAlgorithm(members ? 'members' : 'eligibility');
+    if (this.#queue.length > 0) this.#admitWaiting();
+  }
+
+  #tellAlgorithm(reason: 'members' | 'eligibility'): void {
+    const update = this.algorithm.update;
+    if (!update) return;
+    const view: PoolView<Server> = { members: this.#members, eligible: this.#eligible, isEligible: (server) => server.eligible, now: Date.now() };
+    if (this.#custom) this.#options.guard.run(`pools.${this.name}.algorithm.update`, () => update.call(this.algorithm, view as PoolView<Candidate>, reason), undefined);
+    else update.call(this.algorithm, view as PoolView<Candidate>, reason);
+  }
+
+  /** A server freed up (or joined): admit waiting requests, oldest first, while servers have room. */
+  #admitWaiting(): void {
+    const now = Date.now();
+    for (let head = this.#queue.head; head; head = this.#queue.head) {
+      const choice = this.choose(head as unknown as PickContext);
+      if (choice === undefined || choice === 'full') return;
+      this.#queue.admitHead(choice, now);
+    }
+  }
+
+  #totalActive(): number {
+    let total = 0;
+    for (const server of this.#members) total += server.active;
+    return total;
   }
 }
 

@@ -1,8 +1,8 @@
+import type { AdminState, ServerRecord } from '../control/records.js';
 import { ServerStats, type StatsSnapshot } from '../stats/server-stats.js';
 import { InFlightList } from './in-flight.js';
 
-/** Set by operators. */
-export type AdminState = 'active' | 'draining' | 'disabled';
+export type { AdminState };
 /** Derived from the health flags below. */
 export type Health = 'healthy' | 'unhealthy';
 /** The active checker's flag: `off` when the pool has no active check, `pending` before the first. */
@@ -24,56 +24,57 @@ export interface ProxyTarget {
   path: string;
 }
 
-export interface ServerSpec {
-  id: string;
-  url: string;
-  weight: number;
-  backup: boolean;
-}
-
-/** Which of a server's fields changed; the pool turns these into `change` events. */
-export type ServerField = 'state' | 'health' | 'weight';
-export type ServerListener = (server: Server, field: ServerField, before: string | number, after: string | number, reason?: string) => void;
+/** A health transition: the pool turns these into `health` events. */
+export type HealthListener = (server: Server, before: Health, after: Health, reason: string) => void;
 
 const CHECK_HISTORY = 5;
 /** A server in slow start begins at this share of its weight (HAProxy starts near 0 too). */
 const SLOW_START_FLOOR = 0.05;
 
 /**
- * One backend and its state. Each flag has one writer: operators (admin state, weight),
- * the active checker (check), passive ejection (ejectedUntil). Eligibility is derived.
+ * One backend as this instance observes it. What operators decide (weight, admin state,
+ * membership) is its `record`, replaced whole when a change is applied; everything else here is
+ * observed, each flag with one writer: the active checker (`check`), passive ejection
+ * (`ejectedUntil`), the pool (in flight, eligibility). Nothing observed is ever shared.
  */
 export class Server {
   readonly id: string;
   readonly url: string;
   readonly target: ProxyTarget;
-  readonly backup: boolean;
   readonly stats = new ServerStats();
   /** Requests and WebSockets in flight here; the pool adds and removes them. */
   readonly inFlight = new InFlightList();
   /** Sessions pinned here (an estimate with a shared store) and sessions moved away. */
   pinned = 0;
   repinned = 0;
+  /** Kept by the pool: may this server take new requests now? O(1) for algorithms. */
+  eligible = false;
 
-  #weight: number;
-  #state: AdminState = 'active';
+  #record: ServerRecord;
   #check: CheckState;
   #ejectedUntil = 0;
   #ejections = 0;
   #checks: CheckResult[] = [];
   #rampStart = 0;
   #rampMs = 0;
-  #drainDeadline = 0;
-  #listener: ServerListener;
+  #listener: HealthListener;
 
-  constructor(spec: ServerSpec, options: { activeCheck: boolean; listener: ServerListener }) {
-    this.id = spec.id;
-    this.url = spec.url;
-    this.target = targetOf(spec.url);
-    this.backup = spec.backup;
-    this.#weight = spec.weight;
+  constructor(record: ServerRecord, options: { activeCheck: boolean; listener: HealthListener }) {
+    this.id = record.id;
+    this.url = record.url;
+    this.target = targetOf(record.url);
+    this.#record = record;
     this.#check = options.activeCheck ? 'pending' : 'off';
     this.#listener = options.listener;
+  }
+
+  get record(): ServerRecord {
+    return this.#record;
+  }
+
+  /** Replaced by the pool when a committed change reaches this server. */
+  set record(record: ServerRecord) {
+    this.#record = record;
   }
 
   /** Requests and WebSockets in flight. */
@@ -82,11 +83,24 @@ export class Server {
   }
 
   get weight(): number {
-    return this.#weight;
+    return this.#record.weight;
+  }
+
+  get backup(): boolean {
+    return this.#record.backup;
   }
 
   get state(): AdminState {
-    return this.#state;
+    return this.#record.admin;
+  }
+
+  get labels(): Readonly<Record<string, string>> {
+    return this.#record.labels;
+  }
+
+  /** When a drain closes what is left, epoch ms; 0 when not draining. */
+  get drainDeadline(): number {
+    return this.#record.drain?.deadline ?? 0;
   }
 
   get check(): CheckState {
@@ -114,38 +128,19 @@ export class Server {
     return this.#checks;
   }
 
-  get drainDeadline(): number {
-    return this.#drainDeadline;
-  }
-
   /** Weight after slow start: ramps linearly from a small floor to the full weight. */
   effectiveWeight(now = Date.now()): number {
-    if (this.#rampStart === 0) return this.#weight;
+    if (this.#rampStart === 0) return this.#record.weight;
     const progress = (now - this.#rampStart) / this.#rampMs;
     if (progress >= 1) {
       this.#rampStart = 0;
-      return this.#weight;
+      return this.#record.weight;
     }
-    return this.#weight * Math.max(SLOW_START_FLOOR, progress);
+    return this.#record.weight * Math.max(SLOW_START_FLOOR, progress);
   }
 
-  get inSlowStart(): boolean {
-    return this.#rampStart !== 0 && Date.now() - this.#rampStart < this.#rampMs;
-  }
-
-  setWeight(weight: number): void {
-    const before = this.#weight;
-    if (before === weight) return;
-    this.#weight = weight;
-    this.#listener(this, 'weight', before, weight);
-  }
-
-  setState(state: AdminState, drainDeadline = 0): void {
-    const before = this.#state;
-    this.#drainDeadline = state === 'draining' ? drainDeadline : 0;
-    if (before === state) return;
-    this.#state = state;
-    this.#listener(this, 'state', before, state);
+  inSlowStart(now = Date.now()): boolean {
+    return this.#rampStart !== 0 && now - this.#rampStart < this.#rampMs;
   }
 
   /** The active checker's verdict, after its thresholds. */
@@ -174,7 +169,7 @@ export class Server {
     this.#changeHealth(reason, () => (this.#ejectedUntil = 0));
   }
 
-  /** Start (or restart) the slow-start ramp; a no-op when slowStartMs is 0. */
+  /** Start (or restart) the slow-start ramp; a no-op when rampMs is 0. */
   startRamp(rampMs: number, now = Date.now()): void {
     if (rampMs <= 0) return;
     this.#rampStart = now;
@@ -182,18 +177,22 @@ export class Server {
   }
 
   snapshot(now = Date.now()): ServerSnapshot {
+    const record = this.#record;
     return {
       id: this.id,
       url: this.url,
-      backup: this.backup,
-      state: this.#state,
+      backup: record.backup,
+      labels: { ...record.labels },
+      state: record.admin,
       health: this.health,
+      eligible: this.eligible,
       flags: { check: this.#check, ejected: this.ejected, ejectedUntil: this.ejected ? this.#ejectedUntil : null, ejections: this.#ejections },
-      weight: this.#weight,
+      weight: record.weight,
       effectiveWeight: Math.round(this.effectiveWeight(now) * 100) / 100,
-      slowStart: this.inSlowStart,
+      slowStart: this.inSlowStart(now),
       active: this.active,
-      drainDeadline: this.#drainDeadline || null,
+      drainDeadline: record.drain?.deadline ?? null,
+      rev: record.rev,
       sessions: { pinned: this.pinned, repinned: this.repinned },
       checks: this.#checks.map((check) => ({ ...check })),
       ...this.stats.snapshot(now),
@@ -204,7 +203,8 @@ export class Server {
   #changeHealth(reason: string, mutate: () => void): void {
     const before = this.health;
     mutate();
-    if (before !== this.health) this.#listener(this, 'health', before, this.health, reason);
+    const after = this.health;
+    if (before !== after) this.#listener(this, before, after, reason);
   }
 }
 
@@ -212,8 +212,11 @@ export interface ServerSnapshot extends StatsSnapshot {
   id: string;
   url: string;
   backup: boolean;
+  labels: Record<string, string>;
   state: AdminState;
   health: Health;
+  /** Takes new requests now. */
+  eligible: boolean;
   /** Why a server is out: each writer's own flag. */
   flags: { check: CheckState; ejected: boolean; ejectedUntil: number | null; ejections: number };
   weight: number;
@@ -221,6 +224,8 @@ export interface ServerSnapshot extends StatsSnapshot {
   slowStart: boolean;
   active: number;
   drainDeadline: number | null;
+  /** Revision of the record's last change. */
+  rev: number;
   sessions: { pinned: number; repinned: number };
   checks: CheckResult[];
 }

@@ -1,13 +1,17 @@
 import { LatencyWindow, type Histogram, type Percentiles } from './latency-window.js';
 import { RateWindow } from './rate-window.js';
 
-/** How one forwarded request ended, as far as the server's record is concerned. */
-export type Outcome = 'ok' | 'http4xx' | 'http5xx' | 'connect' | 'timeout' | 'reset' | 'aborted';
+/**
+ * How one forwarded request ended, as far as the server's record is concerned: `invalid` is a
+ * response that could not be relayed (a malformed status line, headers or framing).
+ */
+export type Outcome = 'ok' | 'http4xx' | 'http5xx' | 'connect' | 'timeout' | 'reset' | 'invalid' | 'aborted';
 
 export interface ErrorCounts {
   connect: number;
   timeout: number;
   reset: number;
+  invalid: number;
   http5xx: number;
   http4xx: number;
 }
@@ -27,7 +31,7 @@ export class ServerStats {
   requests = 0;
   bytesIn = 0;
   bytesOut = 0;
-  readonly errors: ErrorCounts = { connect: 0, timeout: 0, reset: 0, http5xx: 0, http4xx: 0 };
+  readonly errors: ErrorCounts = { connect: 0, timeout: 0, reset: 0, invalid: 0, http5xx: 0, http4xx: 0 };
   #latency = new LatencyWindow();
   #rate = new RateWindow();
 
@@ -37,12 +41,20 @@ export class ServerStats {
     this.#rate.record(now);
   }
 
-  /** Record how a request ended; latency only for requests that got a response. */
-  finished(outcome: Outcome, latencyMs: number, bytesIn: number, bytesOut: number, now: number): void {
+  /**
+   * Record how a request ended; latency only for requests that got a response, unless it was
+   * counted already (a WebSocket's handshake, at its 101).
+   */
+  finished(outcome: Outcome, latencyMs: number, bytesIn: number, bytesOut: number, now: number, countLatency = true): void {
     this.bytesIn += bytesIn;
     this.bytesOut += bytesOut;
-    if (outcome === 'ok' || outcome === 'http4xx' || outcome === 'http5xx') this.#latency.record(latencyMs, now);
+    if (countLatency && (outcome === 'ok' || outcome === 'http4xx' || outcome === 'http5xx')) this.#latency.record(latencyMs, now);
     if (outcome !== 'ok' && outcome !== 'aborted') this.errors[outcome]++;
+  }
+
+  /** A response time measured apart from the request's end (a WebSocket's handshake). */
+  latency(ms: number, now = Date.now()): void {
+    this.#latency.record(ms, now);
   }
 
   snapshot(now = Date.now()): StatsSnapshot {

@@ -145,7 +145,9 @@ describe('dashboard JSON API', () => {
       expect(res.body.deadline).to.be.within(started + 2500, Date.now() + 3000);
       expect(await inFlight).to.equal(200);
       expect(server('a1')).to.include({ state: 'draining', active: 0 });
-      expect(audited[0]).to.include({ action: 'drain', before: 'active', after: 'draining' });
+      // the disable and enable above were made in code: audited too, as user "code"
+      expect(audited.map((e) => `${e.user} ${e.action}`)).to.deep.equal(['code disable', 'code enable', 'ops drain']);
+      expect(audited[2]).to.include({ action: 'drain', before: 'active', after: 'draining' });
     });
 
     it('takes a timeoutMs, and refuses a bad one', async () => {
@@ -163,7 +165,7 @@ describe('dashboard JSON API', () => {
       const res = await post('pools/api/servers', { id: 'a3', url: backends[1]!.url, weight: 2 }).expect(201);
       expect(res.body.server).to.include({ id: 'a3', weight: 2, state: 'active' });
       expect(server('a3')).to.include({ url: backends[1]!.url });
-      expect(audited[0]).to.deep.include({ action: 'add', server: 'a3', before: null, after: { url: backends[1]!.url, weight: 2, backup: false } });
+      expect(audited[0]).to.deep.include({ action: 'add', server: 'a3', before: null, after: { url: backends[1]!.url, weight: 2, backup: false, labels: {} } });
     });
 
     it('refuses a duplicate id, a bad URL, a missing id and an unknown pool', async () => {
@@ -181,7 +183,10 @@ describe('dashboard JSON API', () => {
       const res = await api().delete('/admin/api/pools/api/servers/a2').set('x-csrf-token', token).expect(202);
       expect(res.body.server).to.include({ id: 'a2' });
       await waitFor('the removed server to leave the pool', () => server('a2') === undefined);
-      expect(audited[0]).to.deep.include({ action: 'remove', server: 'a2', before: { state: 'active', url: backends[1]!.url, weight: 1 }, after: null });
+      expect(audited.map(({ user, action, server, before, after }) => ({ user, action, server, before, after }))).to.deep.equal([
+        { user: 'ops', action: 'remove', server: 'a2', before: 'active', after: 'removing' },
+        { user: 'ops', action: 'removed', server: 'a2', before: { admin: 'removing', url: backends[1]!.url, weight: 1 }, after: null },
+      ]);
       await api().delete('/admin/api/pools/api/servers/a2').set('x-csrf-token', token).expect(404);
     });
 

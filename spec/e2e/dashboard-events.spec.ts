@@ -138,9 +138,9 @@ describe('dashboard live updates (GET events)', () => {
       expect(view.pools[0]!.servers[1]!.cells.weight).to.equal('9');
       expect(view.audit![0]).to.include({ user: 'ops', action: 'weight', target: 'api / a2', change: '1 → 9' });
     }
-    // the log is sent again only when it changes
-    balancer.pool('api').disable('a1');
-    expect((await one.next((v) => stateOf(v, 'a1') === 'disabled')).audit).to.equal(undefined);
+    // the log is sent again only when it changes: a health change is pushed at once, without it
+    balancer.poolInternal('api').get('a1')!.eject(Date.now() + 60_000, 'ejected for the test');
+    expect((await one.next((v) => v.pools[0]!.servers.find((s) => s.id === 'a1')?.health === 'unhealthy')).audit).to.equal(undefined);
   });
 
   it('refuses streams past maxStreams with 503', async () => {

@@ -116,7 +116,7 @@ describe('dashboard security', () => {
       await request(host).post('/admin/api/pools/api/servers/a2/disable').expect(403); // CSRF still applies
       await request(host).post('/admin/api/pools/api/servers/a2/disable').set('x-csrf-token', csrfOf(page.text)).expect(200);
       await request(host).post('/admin/api/pools/api/servers/a2/enable').set('x-csrf-token', csrfOf(page.text)).expect(200);
-      expect(dashboard.audit.recent().map((entry) => `${entry.user} ${entry.action}`)).to.deep.equal(['anonymous enable', 'anonymous disable']);
+      expect(dashboard.audit.recent(2).map((entry) => `${entry.user} ${entry.action}`)).to.deep.equal(['anonymous enable', 'anonymous disable']);
     });
   });
 

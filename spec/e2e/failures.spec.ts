@@ -5,6 +5,7 @@ import net from 'node:net';
 import { createBalancer, type Balancer, type BalancerOptions } from '../../middleware/index.js';
 import { silentLogger } from '../../middleware/logger.js';
 import { refusedUrl, startBackend, type Backend } from '../support/backends.js';
+import { startBlackhole } from '../support/blackhole.js';
 import { send, startHost, type Host } from '../support/hosts.js';
 import { waitFor } from '../support/wait.js';
 
@@ -51,12 +52,13 @@ describe('failures', () => {
       expect(put.json()).to.include({ backend: 'good', body: 'replayed' });
     });
 
-    it('answers 502 for a POST with a body instead of resending it', async () => {
+    it('moves a POST with a body to another server: nothing was sent, and the body waits for a connection', async () => {
       const good = await backend('good');
-      const { host } = await proxyTo({ api: { servers: [{ id: 'dead', url: await refusedUrl() }, { id: 'good', url: good.url }] } });
+      const { host, balancer } = await proxyTo({ api: { servers: [{ id: 'dead', url: await refusedUrl() }, { id: 'good', url: good.url }] } });
       const res = await send(host.url, '/x', { method: 'POST', body: 'once only', headers: { 'content-type': 'text/plain' } });
-      expect(res.status).to.equal(502);
-      expect(good.hits).to.equal(0);
+      expect(res.json()).to.include({ backend: 'good', body: 'once only' });
+      expect(good.hits).to.equal(1);
+      expect(balancer.snapshot().pools.api!.servers.find((s) => s.id === 'dead')!.errors.connect).to.equal(1);
     });
 
     it('stops after `retries` other servers, with 502', async () => {
@@ -88,17 +90,46 @@ describe('failures', () => {
   });
 
   it('answers 504 when the connection is not made in time', async () => {
-    // one socket allowed and held by a slow request: the next waits for a connection past connectMs
-    const slow = await backend('slow', (req, res) => setTimeout(() => res.end('late'), 600));
-    const { host } = await proxyTo({ api: { maxSockets: 1, timeouts: { connectMs: 100 }, servers: [{ id: 'slow', url: slow.url }] } });
-    const first = send(host.url, '/hold');
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    const hole = await startBlackhole();
+    cleanups.push(() => hole.close());
+    const { host, balancer } = await proxyTo({ api: { retries: 0, timeouts: { connectMs: 150 }, servers: [{ id: 'hole', url: hole.url }] } });
     const started = Date.now();
-    const second = await send(host.url, '/queued', { headers: { accept: 'application/json' } });
-    expect(second.status).to.equal(504);
-    expect(second.json()).to.deep.include({ error: { status: 504, code: 'UPSTREAM_CONNECT_TIMEOUT', message: second.json<{ error: { message: string } }>().error.message } });
-    expect(Date.now() - started).to.be.below(500);
-    expect((await first).status).to.equal(200);
+    const res = await send(host.url, '/x', { headers: { accept: 'application/json' } });
+    expect(res.status).to.equal(504);
+    expect(res.json()).to.deep.include({ error: { status: 504, code: 'UPSTREAM_CONNECT_TIMEOUT', message: res.json<{ error: { message: string } }>().error.message } });
+    expect(Date.now() - started).to.be.below(1000);
+    expect(balancer.snapshot().pools.api!.servers[0]!.errors.timeout).to.equal(1);
+  });
+
+  it('queues a burst beyond maxConnections, and a wait that expires is a 503 QUEUE_TIMEOUT that no server is blamed for', async () => {
+    // 2 servers x 2 connections, a burst of 14 to servers that take 400 ms: 4 served at once, the rest wait
+    const slow = (id: string) => backend(id, (req, res, self) => setTimeout(() => res.end(JSON.stringify({ backend: self.id })), 400));
+    const [s1, s2] = await Promise.all([slow('s1'), slow('s2')]);
+    const { host, balancer } = await proxyTo({ api: { maxConnections: 2, queue: { timeoutMs: 600 }, passiveHealth: { consecutiveFailures: 1 }, servers: [{ id: 's1', url: s1.url }, { id: 's2', url: s2.url }] } });
+    const answers = await Promise.all(Array.from({ length: 14 }, () => send(host.url, '/x', { headers: { accept: 'application/json' } })));
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.filter((status) => status === 200).length, 'the first 4 and the 4 that waited one turn').to.be.at.least(8);
+    const expired = answers.filter((answer) => answer.status === 503);
+    expect(expired.length).to.be.above(0);
+    for (const answer of expired) {
+      expect(answer.json<{ error: { code: string } }>().error.code).to.equal('QUEUE_TIMEOUT');
+      expect(answer.headers['retry-after']).to.equal('5');
+    }
+    const snapshot = balancer.snapshot().pools.api!;
+    expect(snapshot.servers.map((server) => [server.health, server.errors.timeout, server.flags.ejections])).to.deep.equal([['healthy', 0, 0], ['healthy', 0, 0]]);
+    expect(snapshot.queue).to.include({ depth: 0, expired: expired.length });
+    expect(snapshot.queue.admitted).to.be.at.least(4);
+  });
+
+  it('answers 503 QUEUE_FULL at once when the queue is full', async () => {
+    const hold = await backend('hold', (req, res) => setTimeout(() => res.end('{}'), 300));
+    const { host } = await proxyTo({ api: { maxConnections: 1, queue: { size: 1, timeoutMs: 2000 }, servers: [{ id: 'hold', url: hold.url }] } });
+    const started = Date.now();
+    const answers = await Promise.all([send(host.url, '/a'), send(host.url, '/b'), send(host.url, '/c', { headers: { accept: 'application/json' } })]);
+    expect(answers.map((answer) => answer.status).sort()).to.deep.equal([200, 200, 503]);
+    const full = answers.find((answer) => answer.status === 503)!;
+    expect(full.json<{ error: { code: string } }>().error.code).to.equal('QUEUE_FULL');
+    expect(Date.now() - started).to.be.below(1500);
   });
 
   it('answers 504 when the server does not respond in time, and closes that socket', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createBalancer, type Balancer, type ChangeEvent } from '../../middleware/index.js';
+import { createBalancer, type Balancer, type HealthEvent } from '../../middleware/index.js';
 import { silentLogger } from '../../middleware/logger.js';
 import { startBackends, type Backend } from '../support/backends.js';
 import { send, startHost, type Host } from '../support/hosts.js';
@@ -11,7 +11,7 @@ describe('health through the balancer', () => {
   let sick = new Set<string>();
   let balancer: Balancer;
   let host: Host;
-  const events: ChangeEvent[] = [];
+  const events: HealthEvent[] = [];
 
   before(async () => {
     backends = await startBackends(2, 'h', (req, res, backend) => {
@@ -23,7 +23,7 @@ describe('health through the balancer', () => {
       logger: silentLogger,
       pools: { api: { healthCheck: { type: 'http', path: '/health', intervalMs: 40, timeoutMs: 30 }, servers: backends.map((b) => ({ id: b.id, url: b.url })) } },
     });
-    balancer.on('change', (event) => events.push(event));
+    balancer.on('health', (event) => events.push(event));
     host = await startHost('express', balancer);
     await waitFor('eligible servers', () => balancer.snapshot().pools.api!.eligible === 2);
   });
@@ -42,7 +42,7 @@ describe('health through the balancer', () => {
     expect(h1).to.deep.include({ health: 'unhealthy' });
     expect(h1.flags.check).to.equal('unhealthy');
     expect(h1.checks.at(-1)).to.include({ ok: false, reason: 'status 500' });
-    expect(events.find((e) => e.type === 'health' && e.server === 'h1' && e.after === 'unhealthy')).to.include({ before: 'healthy', reason: 'status 500 (3 in a row)' });
+    expect(events.find((e) => e.server === 'h1' && e.after === 'unhealthy')).to.include({ before: 'healthy', reason: 'status 500 (3 in a row)' });
 
     sick = new Set();
     await waitFor('eligible servers', () => balancer.snapshot().pools.api!.eligible === 2);

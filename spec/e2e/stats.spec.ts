@@ -59,7 +59,7 @@ describe('per-server stats in snapshot()', () => {
     const { pools } = balancer.snapshot();
     const s1 = pools.api!.servers[0]!;
     expect(s1.requests).to.equal(10);
-    expect(s1.errors).to.deep.equal({ connect: 0, timeout: 1, reset: 0, http5xx: 1, http4xx: 1 });
+    expect(s1.errors).to.deep.equal({ connect: 0, timeout: 1, reset: 0, invalid: 0, http5xx: 1, http4xx: 1 });
     expect(s1.bytesIn).to.equal(23); // six 3-byte bodies, and one of 5 bytes in chunks
     expect(s1.bytesOut).to.equal(45); // nine 5-byte answers
     expect(pools.dead!.servers[0]!.errors.connect).to.equal(1);

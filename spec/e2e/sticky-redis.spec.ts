@@ -141,6 +141,9 @@ describe('sticky sessions shared through Redis, end to end', function () {
     expect(first.status).to.equal(200);
     const pinned = first.backend;
     const oldValue = first.setValue!;
+    // a new client's pin is stored once its cookie comes back (cookie-less clients leave no keys)
+    expect(await observer.get(sessionKey('api', oldValue))).to.equal(null);
+    expect((await get(a.host.url, '/api/x', oldValue)).backend).to.equal(pinned);
     await eventually(async () => expect(await observer.get(sessionKey('api', oldValue))).to.equal(pinned));
 
     // B honours a session A pinned (round robin on B would rotate)
@@ -208,6 +211,7 @@ describe('sticky sessions shared through Redis, end to end', function () {
       const reply = await get(a.host.url, '/api/x');
       sessions.push({ value: reply.setValue!, server: reply.backend });
     }
+    for (const { value } of sessions) await get(a.host.url, '/api/x', value); // stored once the cookie comes back
     expect(new Set(sessions.map((s) => s.server)).size, 'sessions on several servers').to.be.above(1);
     for (const { value, server } of sessions) await eventually(async () => expect(await observer.get(sessionKey('api', value))).to.equal(server));
 
@@ -257,6 +261,7 @@ describe('sticky sessions shared through Redis, end to end', function () {
     for (const { value, server } of sessions) await eventually(async () => expect(await observer.get(sessionKey('api', value))).to.equal(server));
     const fresh = await get(a.host.url, '/api/x');
     expect(fresh.status).to.equal(200);
+    await get(a.host.url, '/api/x', fresh.setValue);
     await eventually(async () => expect(await observer.get(sessionKey('api', fresh.setValue!))).to.equal(fresh.backend));
     expect(await observer.keys(`${PREFIX}s:*`)).to.include(sessionKey('api', fresh.setValue!));
     expect(a.logger.warnings, 'still one warning').to.have.length(1);

@@ -5,8 +5,10 @@ import { Affinity, type Pinning } from '../../../middleware/affinity/affinity.js
 import { MemoryAffinityStore } from '../../../middleware/affinity/memory-store.js';
 import type { PickContext } from '../../../middleware/algorithms/algorithm.js';
 import type { Logger } from '../../../middleware/logger.js';
+import { createBalancer, type PoolControl } from '../../../middleware/index.js';
 import { normalizeOptions, type PoolOptions, type StickyOptions } from '../../../middleware/options.js';
-import { Pool } from '../../../middleware/pool/pool.js';
+import type { Pool } from '../../../middleware/pool/pool.js';
+import { pick } from '../../support/pools.js';
 import type { Server } from '../../../middleware/pool/server.js';
 
 const SECRET = 'a-secret-of-at-least-16-chars';
@@ -18,20 +20,26 @@ const servers = (prefix: string, n = 3) => Array.from({ length: n }, (_, i) => (
 interface Setup {
   affinity: Affinity;
   pools: Record<string, Pool>;
+  controls: Record<string, PoolControl>;
   warnings: string[];
 }
 
 const open: Affinity[] = [];
+const balancers: Array<{ close(): Promise<void> }> = [];
 
 function setup(pools: Record<string, PoolOptions>, sticky: StickyOptions = {}, trustProxy = false): Setup {
   const routes = Object.keys(pools).map((name) => ({ path: `/${name}`, pool: name }));
   const config = normalizeOptions({ pools, routes, sticky: { secret: SECRET, ttlMs: TTL, ...sticky }, trustProxy });
-  const built = Object.fromEntries(config.pools.map((poolConfig) => [poolConfig.name, new Pool(poolConfig, () => {})]));
+  // the balancer gives real pools; the Affinity under test is this one, with its own store
+  const balancer = createBalancer({ pools, routes, sticky: { secret: SECRET, ttlMs: TTL }, logger: { warn: () => {}, error: () => {} } });
+  balancers.push(balancer);
+  const built = Object.fromEntries(config.pools.map((poolConfig) => [poolConfig.name, balancer.poolInternal(poolConfig.name)]));
+  const controls = Object.fromEntries(config.pools.map((poolConfig) => [poolConfig.name, balancer.pool(poolConfig.name)]));
   const warnings: string[] = [];
   const logger: Logger = { warn: (message) => warnings.push(message), error: (message) => warnings.push(message) };
   const affinity = new Affinity(config.sticky!, { trustProxy, logger, countIntervalMs: 0, pools: Object.values(built) });
   open.push(affinity);
-  return { affinity, pools: built, warnings };
+  return { affinity, pools: built, controls, warnings };
 }
 
 function request(cookie?: string, options: { encrypted?: boolean; headers?: Record<string, string> } = {}): IncomingMessage {
@@ -71,7 +79,7 @@ function tamper(value: string): string {
 async function visit(affinity: Affinity, pool: Pool, client: Client, now = Date.now()): Promise<{ server: Server; pinning: Pinning | undefined; setCookie: string | undefined }> {
   const req = request(client.header());
   const pinning = await affinity.lookup(req, pool, now);
-  const server = pinning?.server ?? pool.pick(context(now));
+  const server = pinning?.server ?? pick(pool, context(now));
   if (!server) throw new Error('no server');
   const setCookie = affinity.pin(req, pool, server, pinning, now);
   client.take(setCookie);
@@ -79,7 +87,19 @@ async function visit(affinity: Affinity, pool: Pool, client: Client, now = Date.
 }
 
 describe('Affinity', () => {
+  it('keeps nothing in the store for a client that never sends its cookie back', async () => {
+    const store = new MemoryAffinityStore();
+    const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } }, { store });
+    for (let i = 0; i < 1000; i++) await visit(affinity, pools.api!, new Client());
+    expect(store.size).to.equal(0);
+    const returning = new Client();
+    await visit(affinity, pools.api!, returning);
+    await visit(affinity, pools.api!, returning);
+    expect(store.size).to.equal(1);
+  });
+
   afterEach(async () => {
+    await Promise.all(balancers.splice(0).map((balancer) => balancer.close()));
     await Promise.all(open.splice(0).map((affinity) => affinity.close()));
   });
 
@@ -133,15 +153,15 @@ describe('Affinity', () => {
   });
 
   for (const [why, takeOut] of [
-    ['disabled', (pool: Pool, server: Server) => pool.disable(server.id)],
-    ['unhealthy', (_pool: Pool, server: Server) => server.eject(Date.now() + 60_000, 'test ejection')],
+    ['disabled', (control: PoolControl, server: Server) => void control.disable(server.id)],
+    ['unhealthy', (_control: PoolControl, server: Server) => server.eject(Date.now() + 60_000, 'test ejection')],
   ] as const) {
     it(`re-pins when the pinned server is ${why}, and counts the move`, async () => {
-      const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } });
+      const { affinity, pools, controls } = setup({ api: { servers: servers('a'), sticky: true } });
       const api = pools.api!;
       const client = new Client();
       const before = (await visit(affinity, api, client)).server;
-      takeOut(api, before);
+      takeOut(controls.api!, before);
       const moved = await visit(affinity, api, client);
       expect(moved.pinning?.server).to.equal(undefined);
       expect(moved.pinning?.pinnedTo).to.equal(before);
@@ -151,18 +171,18 @@ describe('Affinity', () => {
       expect(before.pinned).to.equal(0);
       expect(moved.server.pinned).to.equal(1);
       // the new pin holds, even once the old server is back
-      api.enable(before.id);
+      await controls.api!.enable(before.id);
       before.readmit('test');
       for (let i = 0; i < 5; i++) expect((await visit(affinity, api, client)).server).to.equal(moved.server);
     });
   }
 
   it('re-pins when the pinned server was removed from the pool', async () => {
-    const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } });
+    const { affinity, pools, controls } = setup({ api: { servers: servers('a'), sticky: true } });
     const api = pools.api!;
     const client = new Client();
     const before = (await visit(affinity, api, client)).server;
-    await api.removeServer(before.id, 0);
+    await controls.api!.removeServer(before.id, 0);
     const moved = await visit(affinity, api, client);
     expect(moved.pinning?.pinnedTo).to.equal(undefined);
     expect(api.servers).to.include(moved.server);
@@ -171,11 +191,11 @@ describe('Affinity', () => {
   });
 
   it('keeps a draining server\'s pinned sessions until the drain deadline, then re-pins', async () => {
-    const { affinity, pools } = setup({ api: { servers: servers('a', 2), sticky: true, drainTimeoutMs: 5000 } });
+    const { affinity, pools, controls } = setup({ api: { servers: servers('a', 2), sticky: true, drainTimeoutMs: 5000 } });
     const api = pools.api!;
     const client = new Client();
     const pinned = (await visit(affinity, api, client)).server;
-    await api.drain(pinned.id); // nothing in flight: resolves at once, the server stays draining
+    await controls.api!.drain(pinned.id); // nothing in flight: resolves at once, the server stays draining
     expect(pinned.state).to.equal('draining');
     expect(api.eligible).to.not.include(pinned);
     const during = await visit(affinity, api, client, pinned.drainDeadline - 1);
@@ -230,7 +250,7 @@ describe('Affinity', () => {
     }
 
     function pool(api: Pool, pinning: Pinning | undefined, now: number): Server {
-      return pinning?.server ?? api.pick(context(now))!;
+      return pinning?.server ?? pick(api, context(now))!;
     }
   });
 
@@ -295,7 +315,7 @@ describe('Affinity', () => {
     const original = (await visit(one.affinity, one.pools.api!, client)).server;
     const staleCookie = client.cookie;
     // instance two sees the server down and re-pins
-    two.pools.api!.disable(original.id);
+    await two.controls.api!.disable(original.id);
     const moved = (await visit(two.affinity, two.pools.api!, client)).server;
     expect(moved.id).to.not.equal(original.id);
     // a request still carrying the old cookie reaches instance one, where the old server is fine
@@ -358,6 +378,10 @@ describe('Affinity', () => {
     const { affinity, pools } = setup({ api: { servers: servers('a', 2), sticky: true } }, { store });
     const api = pools.api!;
     const clients = Array.from({ length: 5 }, () => new Client());
+    // a session is stored (and counted) once its cookie comes back
+    for (const client of clients) await visit(affinity, api, client, clock);
+    await affinity.refreshPinned(clock);
+    expect(api.servers.map((server) => server.pinned)).to.deep.equal([0, 0]);
     for (const client of clients) await visit(affinity, api, client, clock);
     await affinity.refreshPinned(clock);
     expect(api.servers.map((server) => server.pinned)).to.deep.equal([3, 2]);
@@ -373,7 +397,11 @@ describe('Affinity', () => {
     // a store with only the required methods
     const store = { get: bare.get.bind(bare), set: bare.set.bind(bare), close: () => bare.close() };
     const { affinity, pools } = setup({ api: { servers: servers('a', 2), sticky: true } }, { store });
-    for (let i = 0; i < 3; i++) await visit(affinity, pools.api!, new Client());
+    for (let i = 0; i < 3; i++) {
+      const client = new Client();
+      await visit(affinity, pools.api!, client);
+      await visit(affinity, pools.api!, client);
+    }
     for (const server of pools.api!.servers) server.pinned = -1; // prove refreshPinned rewrites them
     await affinity.refreshPinned();
     expect(pools.api!.servers.map((server) => server.pinned)).to.deep.equal([2, 1]);

@@ -8,7 +8,9 @@ import type { PickContext } from '../../../middleware/algorithms/algorithm.js';
 import type { Logger } from '../../../middleware/logger.js';
 import { recorder } from '../../support/recording-logger.js';
 import { normalizeOptions } from '../../../middleware/options.js';
-import { Pool } from '../../../middleware/pool/pool.js';
+import type { Pool } from '../../../middleware/pool/pool.js';
+import type { PoolControl } from '../../../middleware/index.js';
+import { closeTestPools, pick, testPool } from '../../support/pools.js';
 import type { Server } from '../../../middleware/pool/server.js';
 import { requireTool } from '../../support/ci-guard.js';
 import { RedisServer } from '../../support/redis-server.js';
@@ -42,6 +44,7 @@ describe('RedisAffinityStore (a real redis-server)', function () {
   });
 
   afterEach(async () => {
+    await closeTestPools();
     await Promise.all(instances.splice(0).map((affinity) => affinity.close()));
     for (const client of clients.splice(0)) client.disconnect();
     if (!redis.running) await redis.restart();
@@ -56,20 +59,21 @@ describe('RedisAffinityStore (a real redis-server)', function () {
   }
 
   /** One balancer instance: its own pools, its own Redis connection, one shared Redis. */
-  function instance(logger: Logger = recorder(), options: RedisAffinityStoreOptions = {}): { affinity: Affinity; pool: Pool; store: RedisAffinityStore } {
+  function instance(logger: Logger = recorder(), options: RedisAffinityStoreOptions = {}): { affinity: Affinity; pool: Pool; control: PoolControl; store: RedisAffinityStore } {
     const store = new RedisAffinityStore(client(), options);
     const config = normalizeOptions({ pools: { api: { servers: SERVERS, sticky: true } }, sticky: { secret: SECRET, ttlMs: TTL, store } });
-    const pool = new Pool(config.pools[0]!, () => {});
+    // real pools from a balancer; the Affinity under test is this one, over the shared Redis
+    const { pool, control } = testPool({ servers: SERVERS, sticky: true }, { sticky: { secret: SECRET, ttlMs: TTL } });
     const affinity = new Affinity(config.sticky!, { trustProxy: false, logger, countIntervalMs: 0, probeIntervalMs: 200, pools: [pool] });
     instances.push(affinity);
-    return { affinity, pool, store };
+    return { affinity, pool, control, store };
   }
 
   /** lookup → pick → pin, as the balancer does; returns the server and the client's cookie after. */
   async function visit(affinity: Affinity, pool: Pool, cookie: string | undefined): Promise<{ server: Server; cookie: string; pinning: Pinning | undefined }> {
     const req = request(cookie);
     const pinning = await affinity.lookup(req, pool);
-    const server = pinning?.server ?? pool.pick(context)!;
+    const server = pinning?.server ?? pick(pool, context)!;
     const setCookie = affinity.pin(req, pool, server, pinning);
     return { server, pinning, cookie: setCookie ? /^sy=([^;]*)/.exec(setCookie)![1]! : cookie! };
   }
@@ -122,11 +126,12 @@ describe('RedisAffinityStore (a real redis-server)', function () {
     const one = instance();
     const two = instance();
     const first = await visit(one.affinity, one.pool, undefined);
+    await visit(one.affinity, one.pool, first.cookie); // a session is stored once its cookie comes back
     const onTwo = await storedFor(two.affinity, two.pool, first.cookie, first.server.id);
     expect(onTwo.server!.id).to.equal(first.server.id);
 
     // instance two sees the server down and re-pins; instance one, where it is fine, follows
-    two.pool.disable(first.server.id);
+    await two.control.disable(first.server.id);
     const moved = await visit(two.affinity, two.pool, first.cookie);
     expect(moved.server.id).to.not.equal(first.server.id);
     const stale = await storedFor(one.affinity, one.pool, first.cookie, moved.server.id);
@@ -137,8 +142,9 @@ describe('RedisAffinityStore (a real redis-server)', function () {
   it('still honours a session with a resolver recreated after close', async () => {
     const one = instance();
     const first = await visit(one.affinity, one.pool, undefined);
+    await visit(one.affinity, one.pool, first.cookie); // a session is stored once its cookie comes back
     const other = instance();
-    other.pool.disable(first.server.id);
+    await other.control.disable(first.server.id);
     await storedFor(other.affinity, other.pool, first.cookie, first.server.id);
     const moved = await visit(other.affinity, other.pool, first.cookie); // the store now says: moved
     // close() lets the re-pin's write land
@@ -155,6 +161,7 @@ describe('RedisAffinityStore (a real redis-server)', function () {
     const logger = recorder();
     const one = instance(logger);
     const sessions = await Promise.all(Array.from({ length: 6 }, () => visit(one.affinity, one.pool, undefined)));
+    await Promise.all(sessions.map((session) => visit(one.affinity, one.pool, session.cookie)));
     for (const session of sessions) expect((await one.affinity.lookup(request(session.cookie), one.pool))!.storedId).to.equal(session.server.id);
 
     await redis.stop();
@@ -174,10 +181,10 @@ describe('RedisAffinityStore (a real redis-server)', function () {
     expect(logger.warnings[0]).to.match(/affinity store unavailable/);
 
     // a re-pin during the outage: written once Redis is back
-    one.pool.disable(sessions[0]!.server.id);
+    await one.control.disable(sessions[0]!.server.id);
     const moved = await visit(one.affinity, one.pool, sessions[0]!.cookie);
     expect(moved.server.id).to.not.equal(sessions[0]!.server.id);
-    one.pool.enable(sessions[0]!.server.id);
+    await one.control.enable(sessions[0]!.server.id);
 
     await redis.restart(); // empty: no persistence
     await until(async () => {
@@ -205,6 +212,8 @@ describe('RedisAffinityStore (a real redis-server)', function () {
     const cookies: string[] = [];
     for (let i = 0; i < 6; i++) cookies.push((await visit(one.affinity, one.pool, undefined)).cookie); // a1 a2 a3 a1 a2 a3
     for (let i = 0; i < 3; i++) cookies.push((await visit(two.affinity, two.pool, undefined)).cookie); // a1 a2 a3
+    // sessions are stored (and counted) once their cookie comes back
+    for (const [i, cookie] of cookies.entries()) await visit(i < 6 ? one.affinity : two.affinity, i < 6 ? one.pool : two.pool, cookie);
     for (const cookie of cookies.slice(0, 3)) await visit(two.affinity, two.pool, cookie); // seen twice: counted once
     await one.affinity.refreshPinned();
     await two.affinity.refreshPinned();

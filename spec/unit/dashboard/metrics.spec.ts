@@ -1,17 +1,20 @@
 import { expect } from 'chai';
 import type { BalancerSnapshot } from '../../../middleware/balancer.js';
 import { escapeLabelValue, formatValue, renderMetrics } from '../../../dashboard/metrics.js';
-import { serverSnapshot } from './view-model.spec.js';
+import { emptyQueue, serverSnapshot } from './view-model.spec.js';
 
 describe('dashboard metrics rendering', () => {
   const snapshot: BalancerSnapshot = {
     at: 0,
+    instance: 'test',
+    revision: 0,
     pools: {
       api: {
         name: 'api',
         algorithm: 'round-robin',
         sticky: false,
         eligible: 1,
+        queue: emptyQueue(),
         servers: [
           serverSnapshot({ requests: 7, latency: { bounds: [0.005, 0.01, 0.025], counts: [2, 5, 6], sumSeconds: 0.061, count: 7 } }),
           serverSnapshot({ id: 'a2', state: 'disabled', health: 'unhealthy' }),

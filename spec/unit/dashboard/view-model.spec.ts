@@ -10,7 +10,9 @@ export function serverSnapshot(changes: Partial<ServerSnapshot> = {}): ServerSna
     id: 'a1',
     url: 'http://10.0.0.1:8080',
     backup: false,
+    labels: {},
     state: 'active',
+    eligible: true,
     health: 'healthy',
     flags: { check: 'off', ejected: false, ejectedUntil: null, ejections: 0 },
     weight: 1,
@@ -18,10 +20,11 @@ export function serverSnapshot(changes: Partial<ServerSnapshot> = {}): ServerSna
     slowStart: false,
     active: 0,
     drainDeadline: null,
+    rev: 0,
     sessions: { pinned: 0, repinned: 0 },
     checks: [],
     requests: 0,
-    errors: { connect: 0, timeout: 0, reset: 0, http5xx: 0, http4xx: 0 },
+    errors: { connect: 0, timeout: 0, reset: 0, invalid: 0, http5xx: 0, http4xx: 0 },
     bytesIn: 0,
     bytesOut: 0,
     rps: 0,
@@ -32,7 +35,11 @@ export function serverSnapshot(changes: Partial<ServerSnapshot> = {}): ServerSna
 }
 
 function balancerSnapshot(at: number, servers: ServerSnapshot[]): BalancerSnapshot {
-  return { at, pools: { api: { name: 'api', algorithm: 'round-robin', sticky: false, eligible: servers.length, servers } } };
+  return { at, instance: 'test', revision: 0, pools: { api: { name: 'api', algorithm: 'round-robin', sticky: false, eligible: servers.length, queue: emptyQueue(), servers } } };
+}
+
+export function emptyQueue() {
+  return { depth: 0, size: 1024, timeoutMs: 5000, admitted: 0, expired: 0, rejected: 0, meanWaitMs: 0, maxWaitMs: 0 };
 }
 
 describe('dashboard view model', () => {
@@ -65,7 +72,7 @@ describe('dashboard view model', () => {
     it('formats every cell as text', () => {
       const view = serverView('api', serverSnapshot({
         weight: 4, effectiveWeight: 1.3, slowStart: true, active: 2, rps: 12.345, requests: 200,
-        errors: { connect: 1, timeout: 0, reset: 0, http5xx: 1, http4xx: 7 },
+        errors: { connect: 1, timeout: 0, reset: 0, invalid: 0, http5xx: 1, http4xx: 7 },
         latencyMs: { p50: 3.21, p95: 40, p99: 123.4 }, sessions: { pinned: 5, repinned: 1 }, backup: true,
       }), null, 0);
       expect(view.cells).to.deep.equal({
@@ -93,7 +100,7 @@ describe('dashboard view model', () => {
 
     it('gives the error rate of the last ten seconds, not of all time', () => {
       const history = new History();
-      const errors = (http5xx: number) => ({ connect: 0, timeout: 0, reset: 0, http5xx, http4xx: 0 });
+      const errors = (http5xx: number) => ({ connect: 0, timeout: 0, reset: 0, invalid: 0, http5xx, http4xx: 0 });
       history.record(balancerSnapshot(0, [serverSnapshot({ requests: 1000, errors: errors(500) })]));
       history.record(balancerSnapshot(5000, [serverSnapshot({ requests: 1100, errors: errors(500) })]));
       const now = serverSnapshot({ requests: 1200, errors: errors(510) });
@@ -105,7 +112,7 @@ describe('dashboard view model', () => {
 
   it('dashboardView carries the audit log only when given', () => {
     const snapshot = balancerSnapshot(Date.UTC(2025, 0, 1, 8, 5, 9), [serverSnapshot()]);
-    const entry = { seq: 1, at: Date.UTC(2025, 0, 1, 8, 5, 0), user: 'ops', address: '::1', action: 'add' as const, pool: 'api', server: 'a9', before: null, after: { url: 'http://x', weight: 1 } };
+    const entry = { seq: 1, at: Date.UTC(2025, 0, 1, 8, 5, 0), user: 'ops', address: '::1', origin: 'local' as const, revision: 1, action: 'add' as const, pool: 'api', server: 'a9', before: null, after: { url: 'http://x', weight: 1 } };
     const full = dashboardView(snapshot, null, [entry], 1);
     expect(full.time).to.equal('08:05:09 UTC');
     expect(full.audit).to.deep.equal([{ seq: 1, time: '08:05:00 UTC', user: 'ops', action: 'add', target: 'api / a9', change: '– → {"url":"http://x","weight":1}' }]);

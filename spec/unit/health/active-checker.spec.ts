@@ -2,13 +2,13 @@ import { expect } from 'chai';
 import { ActiveChecker } from '../../../middleware/health/active-checker.js';
 import { silentLogger, type Logger } from '../../../middleware/logger.js';
 import { normalizeOptions, type HealthCheckOptions } from '../../../middleware/options.js';
-import type { ChangeEvent } from '../../../middleware/pool/events.js';
-import { Pool } from '../../../middleware/pool/pool.js';
+import type { HealthEvent, Pool } from '../../../middleware/pool/pool.js';
+import { barePool } from '../../support/pools.js';
 import { refusedUrl, startBackend, type Backend, type Handler } from '../../support/backends.js';
 import { sleep, waitFor } from '../../support/wait.js';
 
 /** A change event, with what the pool looked like at the moment it was emitted. */
-interface Seen extends ChangeEvent {
+interface Seen extends HealthEvent {
   /** The server's recent probe results (oldest first) when the event came out. */
   results: boolean[];
   eligible: string[];
@@ -36,11 +36,11 @@ describe('ActiveChecker', () => {
   function checked(
     servers: Array<{ id: string; url: string }>,
     healthCheck: HealthCheckOptions,
-    options: { logger?: Logger; emit?: (event: ChangeEvent) => void } = {},
+    options: { logger?: Logger; emit?: (event: HealthEvent) => void } = {},
   ): { pool: Pool; checker: ActiveChecker; events: Seen[] } {
     const config = normalizeOptions({ pools: { api: { servers, healthCheck, passiveHealth: false } }, logger: silentLogger }).pools[0]!;
     const events: Seen[] = [];
-    const pool: Pool = new Pool(config, (event) => {
+    const pool: Pool = barePool(config, (event) => {
       const server = pool.get(event.server)!;
       events.push({ ...event, results: server.checks.map((c) => c.ok), eligible: pool.eligible.map((s) => s.id) });
       options.emit?.(event);
@@ -72,10 +72,10 @@ describe('ActiveChecker', () => {
     status = 200;
     await waitFor('the server to recover', () => server.check === 'healthy');
 
-    expect(events.map(({ type, before, after, reason }) => ({ type, before, after, reason }))).to.deep.equal([
-      { type: 'health', before: 'unhealthy', after: 'healthy', reason: 'ok 200 (first check)' },
-      { type: 'health', before: 'healthy', after: 'unhealthy', reason: 'status 500 (3 in a row)' },
-      { type: 'health', before: 'unhealthy', after: 'healthy', reason: 'ok 200 (2 in a row)' },
+    expect(events.map(({ before, after, reason }) => ({ before, after, reason }))).to.deep.equal([
+      { before: 'unhealthy', after: 'healthy', reason: 'ok 200 (first check)' },
+      { before: 'healthy', after: 'unhealthy', reason: 'status 500 (3 in a row)' },
+      { before: 'unhealthy', after: 'healthy', reason: 'ok 200 (2 in a row)' },
     ]);
     // a new server is admitted on its very first pass (DESIGN.md), not after healthyThreshold
     expect(events[0]!.results.at(-1)).to.equal(true);

@@ -3,8 +3,9 @@ import { unlinked } from '../../../middleware/pool/in-flight.js';
 import { PassiveHealth } from '../../../middleware/health/passive.js';
 import { silentLogger, type Logger } from '../../../middleware/logger.js';
 import { normalizeOptions, type PassiveHealthOptions } from '../../../middleware/options.js';
-import type { ChangeEvent } from '../../../middleware/pool/events.js';
-import { Pool } from '../../../middleware/pool/pool.js';
+import type { HealthEvent } from '../../../middleware/pool/pool.js';
+import { barePool, removeFrom } from '../../support/pools.js';
+import type { Pool } from '../../../middleware/pool/pool.js';
 import type { Server } from '../../../middleware/pool/server.js';
 import type { Outcome } from '../../../middleware/stats/server-stats.js';
 import { sleep, waitFor } from '../../support/wait.js';
@@ -18,12 +19,12 @@ describe('PassiveHealth', () => {
   });
 
   /** A real pool of `count` servers with passive health attached the way the balancer does it. */
-  function passivePool(options: PassiveHealthOptions, count = 4, logger: Logger = silentLogger): { pool: Pool; passive: PassiveHealth; events: ChangeEvent[]; servers: Server[] } {
+  function passivePool(options: PassiveHealthOptions, count = 4, logger: Logger = silentLogger): { pool: Pool; passive: PassiveHealth; events: HealthEvent[]; servers: Server[] } {
     // the servers never receive traffic here: outcomes are what a forwarder would report
     const servers = Array.from({ length: count }, (_, i) => ({ id: `s${i + 1}`, url: `http://127.0.0.1:${40001 + i}` }));
     const config = normalizeOptions({ pools: { api: { servers, passiveHealth: options } }, logger: silentLogger }).pools[0]!;
-    const events: ChangeEvent[] = [];
-    const pool = new Pool(config, (event) => events.push(event));
+    const events: HealthEvent[] = [];
+    const pool = barePool(config, (event) => events.push(event));
     const passive = new PassiveHealth(config.passiveHealth!, { logger, pool: 'api' });
     opened.push(passive);
     pool.useHealth(passive);
@@ -52,9 +53,9 @@ describe('PassiveHealth', () => {
     expect(pool.eligible.map((s) => s.id)).to.deep.equal(['s2', 's3', 's4']);
     finish(pool, b, 'timeout', 'reset', 'connect');
     expect(b.ejected).to.equal(true);
-    expect(events.map(({ type, server, after, reason }) => ({ type, server, after, reason }))).to.deep.equal([
-      { type: 'health', server: 's1', after: 'unhealthy', reason: '3 consecutive failures (last: connect); ejected for 10000 ms' },
-      { type: 'health', server: 's2', after: 'unhealthy', reason: '3 consecutive failures (last: connect); ejected for 10000 ms' },
+    expect(events.map(({ server, after, reason }) => ({ server, after, reason }))).to.deep.equal([
+      { server: 's1', after: 'unhealthy', reason: '3 consecutive failures (last: connect); ejected for 10000 ms' },
+      { server: 's2', after: 'unhealthy', reason: '3 consecutive failures (last: connect); ejected for 10000 ms' },
     ]);
   });
 
@@ -191,7 +192,7 @@ describe('PassiveHealth', () => {
 
   it('forgets a removed server: it no longer counts towards the pool size', async () => {
     const { pool, servers } = passivePool({ consecutiveFailures: 1, maxEjectedPercent: 50, baseEjectionMs: 10_000 }, 2);
-    await pool.removeServer('s2');
+    removeFrom(pool, 's2');
     finish(pool, servers[0]!, 'connect');
     expect(servers[0]!.ejected).to.equal(false, '1 of 1 is 100%');
   });

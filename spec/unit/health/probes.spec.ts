@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createProbe, MAX_BODY_BYTES, type ProbeResult } from '../../../middleware/health/probes.js';
 import { silentLogger } from '../../../middleware/logger.js';
 import { normalizeOptions, type HealthCheckOptions, type TlsOptions } from '../../../middleware/options.js';
-import { Pool } from '../../../middleware/pool/pool.js';
+import { barePool } from '../../support/pools.js';
 import { refusedUrl, startBackend, type Backend, type Handler } from '../../support/backends.js';
 import { selfSignedCertificate, type TestCertificate } from '../../support/tls.js';
 import { waitFor } from '../../support/wait.js';
@@ -12,7 +12,7 @@ import { waitFor } from '../../support/wait.js';
 /** A probe for one server of a real pool, built from user options as the balancer would. */
 function probeFor(url: string, healthCheck: HealthCheckOptions, tls?: TlsOptions): (signal?: AbortSignal) => Promise<ProbeResult> {
   const config = normalizeOptions({ pools: { api: { servers: [{ id: 'a', url }], healthCheck, ...(tls ? { tls } : {}) } }, logger: silentLogger }).pools[0]!;
-  const server = new Pool(config, () => {}).servers[0]!;
+  const server = barePool(config).servers[0]!;
   return createProbe(server, config.healthCheck!, config.tls);
 }
 

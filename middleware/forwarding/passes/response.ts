@@ -1,0 +1,17 @@
+import { STATUS_CODES } from 'node:http';
+
+/** Why a response head cannot be relayed, or undefined when it can. */
+export function badStatus(status: number | undefined): string | undefined {
+  if (status === undefined || !Number.isInteger(status)) return 'no status';
+  // 1xx are interim and handled by Node; a final 101 was never asked for on a plain request
+  if (status < 200 && status !== 100) return status === 101 ? 'an unrequested 101 Switching Protocols' : `status ${status}`;
+  if (status > 599) return `status ${status}`;
+  if (status === 100) return 'a final 100';
+  return undefined;
+}
+
+/** Reason phrases with control bytes would make `writeHead` throw: use the standard one instead. */
+export function safeReason(status: number, message: string | undefined): string | undefined {
+  if (message === undefined || /^[\t\x20-\x7e\x80-\xff]*$/.test(message)) return message;
+  return STATUS_CODES[status] ?? '';
+}

@@ -1,0 +1,89 @@
+import type { AffinityStore } from '../affinity/store.js';
+import type { Algorithm, AlgorithmName } from '../algorithms/algorithm.js';
+import type { ControlStore } from '../control/store.js';
+import type { SafeLogger } from '../logger.js';
+import type { CustomCheck, HeaderMatch, PassiveHealthOptions, PoolStickyOptions, TimeoutOptions, TlsOptions } from './types.js';
+
+/** What the rest of the code reads: every field present, frozen. */
+
+export interface HealthCheckConfig {
+  type: 'tcp' | 'http' | 'custom';
+  intervalMs: number;
+  timeoutMs: number;
+  unhealthyThreshold: number;
+  healthyThreshold: number;
+  jitter: number;
+  path: string;
+  method: string;
+  host: string | undefined;
+  expectStatus: (status: number) => boolean;
+  expectStatusText: string;
+  expectBody: string | undefined;
+  check: CustomCheck | undefined;
+}
+
+export type PassiveHealthConfig = Required<PassiveHealthOptions>;
+
+export interface ServerConfig {
+  id: string;
+  url: string;
+  weight: number;
+  backup: boolean;
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface PoolConfig {
+  name: string;
+  /** The configured servers: what seeds the control state. The live membership is `pool.records()`. */
+  initialServers: ServerConfig[];
+  algorithm: AlgorithmName | Algorithm;
+  healthCheck: HealthCheckConfig | null;
+  passiveHealth: PassiveHealthConfig | null;
+  slowStartMs: number;
+  drainTimeoutMs: number;
+  sticky: Required<PoolStickyOptions> | null;
+  timeouts: Required<TimeoutOptions>;
+  retries: number;
+  maxConnections: number;
+  queue: { size: number; timeoutMs: number };
+  maxSockets: number;
+  idleSocketMs: number;
+  changeOrigin: boolean;
+  tls: TlsOptions;
+  retryAfterS: number;
+}
+
+export interface RouteConfig {
+  pool: string;
+  path: string;
+  host: string | RegExp | undefined;
+  header: Array<[string, HeaderMatch]>;
+  cookie: Array<[string, HeaderMatch]>;
+  methods: string[] | undefined;
+  stripPrefix: string | undefined;
+}
+
+export interface StickyConfig {
+  secret: string;
+  previousSecrets: string[];
+  cookieName: string;
+  ttlMs: number;
+  store: AffinityStore | undefined;
+}
+
+export interface ControlConfig {
+  store: ControlStore | undefined;
+  instanceId: string;
+  seed: 'if-empty' | 'replace';
+}
+
+export interface BalancerConfig {
+  pools: PoolConfig[];
+  routes: RouteConfig[];
+  sticky: StickyConfig | null;
+  trustProxy: boolean;
+  caseSensitive: boolean;
+  maxBufferedBytes: number;
+  control: ControlConfig;
+  logger: SafeLogger;
+}

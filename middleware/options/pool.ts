@@ -1,0 +1,218 @@
+import type { Algorithm, AlgorithmName } from '../algorithms/algorithm.js';
+import { isAlgorithmName } from '../algorithms/index.js';
+import { ConfigError } from '../errors.js';
+import { describe, knownKeys, oneOf, optionalBoolean, optionalNumber, plainObject, requiredString, type Plain } from '../validate.js';
+import type { HealthCheckConfig, PassiveHealthConfig, PoolConfig, ServerConfig } from './config.js';
+import { DEFAULTS } from './defaults.js';
+import type { PoolStickyOptions, TlsOptions } from './types.js';
+
+/** Printable, at most 128 characters. Ids are data everywhere they are shown, so nothing else is excluded. */
+const SERVER_ID = /^[^\x00-\x1f\x7f]{1,128}$/;
+const LABEL = /^[^\x00-\x1f\x7f]{1,128}$/;
+
+const POOL_KEYS = [
+  'servers', 'algorithm', 'healthCheck', 'passiveHealth', 'slowStartMs', 'drainTimeoutMs', 'sticky',
+  'timeouts', 'retries', 'maxConnections', 'queue', 'maxSockets', 'idleSocketMs', 'changeOrigin', 'tls', 'retryAfterS',
+];
+
+export function normalizePool(name: string, input: unknown): PoolConfig {
+  const path = `pools.${name}`;
+  const pool = plainObject(input, path, "{ servers: [{ id: 'a', url: 'http://127.0.0.1:4001' }] }");
+  knownKeys(pool, path, POOL_KEYS);
+  if (!Array.isArray(pool.servers) || pool.servers.length === 0) {
+    throw new ConfigError(`${path}.servers`, `expected a non-empty array of servers like [{ id: 'a', url: 'http://127.0.0.1:4001' }], got ${describe(pool.servers)}`);
+  }
+  const seen = new Set<string>();
+  const servers = pool.servers.map((server, i) => {
+    const normalized = normalizeServer(server, `${path}.servers[${i}]`);
+    if (seen.has(normalized.id)) throw new ConfigError(`${path}.servers[${i}].id`, `duplicate server id "${normalized.id}" in pool "${name}"`);
+    seen.add(normalized.id);
+    return normalized;
+  });
+  const timeouts = plainObject(pool.timeouts ?? {}, `${path}.timeouts`, '{ connectMs: 5000, responseMs: 60000 }');
+  knownKeys(timeouts, `${path}.timeouts`, ['connectMs', 'responseMs', 'clientMs']);
+  const connectMs = optionalNumber(timeouts.connectMs, `${path}.timeouts.connectMs`, DEFAULTS.timeouts.connectMs, { min: 1 });
+  const { maxConnections, maxSockets } = connectionCaps(pool, path);
+  return {
+    name,
+    initialServers: servers,
+    algorithm: normalizeAlgorithm(pool.algorithm, `${path}.algorithm`),
+    healthCheck: pool.healthCheck === undefined || pool.healthCheck === false ? null : normalizeHealthCheck(pool.healthCheck, `${path}.healthCheck`),
+    passiveHealth: pool.passiveHealth === false ? null : normalizePassive(pool.passiveHealth ?? {}, `${path}.passiveHealth`),
+    slowStartMs: optionalNumber(pool.slowStartMs, `${path}.slowStartMs`, DEFAULTS.slowStartMs),
+    drainTimeoutMs: optionalNumber(pool.drainTimeoutMs, `${path}.drainTimeoutMs`, DEFAULTS.drainTimeoutMs),
+    sticky: normalizePoolSticky(pool.sticky, `${path}.sticky`),
+    timeouts: {
+      connectMs,
+      responseMs: optionalNumber(timeouts.responseMs, `${path}.timeouts.responseMs`, DEFAULTS.timeouts.responseMs, { min: 1 }),
+      clientMs: optionalNumber(timeouts.clientMs, `${path}.timeouts.clientMs`, DEFAULTS.timeouts.clientMs, { min: 1 }),
+    },
+    retries: optionalNumber(pool.retries, `${path}.retries`, DEFAULTS.retries, { integer: true, max: 100 }),
+    maxConnections,
+    queue: normalizeQueue(pool.queue, `${path}.queue`, connectMs),
+    maxSockets,
+    idleSocketMs: optionalNumber(pool.idleSocketMs, `${path}.idleSocketMs`, DEFAULTS.idleSocketMs, { min: 1 }),
+    changeOrigin: optionalBoolean(pool.changeOrigin, `${path}.changeOrigin`, false),
+    tls: normalizeTls(pool.tls, `${path}.tls`),
+    retryAfterS: optionalNumber(pool.retryAfterS, `${path}.retryAfterS`, DEFAULTS.retryAfterS, { integer: true }),
+  };
+}
+
+/**
+ * Requests beyond `maxConnections` wait in our queue, where waiting is never blamed on a server;
+ * the agent must never hold one back itself, so it gets at least as many sockets.
+ */
+function connectionCaps(pool: Plain, path: string): { maxConnections: number; maxSockets: number } {
+  const givenSockets = pool.maxSockets === undefined ? undefined : optionalNumber(pool.maxSockets, `${path}.maxSockets`, DEFAULTS.maxSockets, { integer: true, min: 1 });
+  const maxConnections = optionalNumber(pool.maxConnections, `${path}.maxConnections`, givenSockets ?? DEFAULTS.maxSockets, { integer: true, min: 1 });
+  if (givenSockets !== undefined && givenSockets < maxConnections) {
+    throw new ConfigError(`${path}.maxSockets`, `expected at least maxConnections (${maxConnections}), got ${givenSockets}: requests past the socket cap would wait where a wait is blamed on the server`);
+  }
+  return { maxConnections, maxSockets: givenSockets ?? Math.max(DEFAULTS.maxSockets, maxConnections) };
+}
+
+function normalizeQueue(value: unknown, path: string, connectMs: number): PoolConfig['queue'] {
+  const queue = plainObject(value ?? {}, path, '{ size: 1024, timeoutMs: 5000 }');
+  knownKeys(queue, path, ['size', 'timeoutMs']);
+  return {
+    size: optionalNumber(queue.size, `${path}.size`, DEFAULTS.queue.size, { integer: true }),
+    timeoutMs: optionalNumber(queue.timeoutMs, `${path}.timeoutMs`, connectMs, { min: 1 }),
+  };
+}
+
+/** Also used by `pool.addServer`, so that run-time servers pass the same checks. */
+export function normalizeServer(input: unknown, path: string): ServerConfig {
+  const server = plainObject(input, path, "{ id: 'api-1', url: 'http://127.0.0.1:4001', weight: 1 }");
+  knownKeys(server, path, ['id', 'url', 'weight', 'backup', 'labels']);
+  const id = requiredString(server.id, `${path}.id`, "'api-1'");
+  if (!SERVER_ID.test(id)) throw new ConfigError(`${path}.id`, `expected 1 to 128 printable characters, got ${describe(id)}`);
+  return {
+    id,
+    url: normalizeUrl(server.url, `${path}.url`),
+    weight: normalizeWeight(server.weight, `${path}.weight`),
+    backup: optionalBoolean(server.backup, `${path}.backup`, false),
+    labels: normalizeLabels(server.labels, `${path}.labels`),
+  };
+}
+
+export function normalizeWeight(value: unknown, path: string): number {
+  return optionalNumber(value, path, DEFAULTS.weight, { max: DEFAULTS.maxWeight });
+}
+
+export function normalizeLabels(value: unknown, path: string): Readonly<Record<string, string>> {
+  if (value === undefined) return {};
+  const labels = plainObject(value, path, "{ version: 'v2' }");
+  const result: Record<string, string> = {};
+  for (const [key, label] of Object.entries(labels)) {
+    if (!LABEL.test(key)) throw new ConfigError(`${path}`, `expected label names of 1 to 128 printable characters, got ${describe(key)}`);
+    if (typeof label !== 'string' || !LABEL.test(label)) throw new ConfigError(`${path}.${key}`, `expected a string of 1 to 128 printable characters, got ${describe(label)}`);
+    result[key] = label;
+  }
+  return result;
+}
+
+function normalizeUrl(value: unknown, path: string): string {
+  const text = requiredString(value, path, "'http://127.0.0.1:4001'");
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(path, `expected an http(s) URL like 'http://127.0.0.1:4001', got ${describe(text)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(path, `expected an http: or https: URL, got ${describe(text)} (${url.protocol})`);
+  }
+  if (url.search || url.hash || url.username) {
+    throw new ConfigError(path, `expected no query, fragment or credentials in a server URL, got ${describe(text)}`);
+  }
+  return text;
+}
+
+function normalizeAlgorithm(value: unknown, path: string): AlgorithmName | Algorithm {
+  if (value === undefined) return DEFAULTS.algorithm;
+  if (isAlgorithmName(value)) return value;
+  if (typeof value === 'object' && value !== null && typeof (value as Plain).pick === 'function') return value as Algorithm;
+  throw new ConfigError(path, `expected "round-robin", "weighted-round-robin", "least-connections", "ip-hash" or an object with pick(servers, context), got ${describe(value)}`);
+}
+
+function normalizeHealthCheck(input: unknown, path: string): HealthCheckConfig {
+  const check = plainObject(input, path, "{ type: 'http', path: '/health' }");
+  const type = oneOf(check.type, `${path}.type`, ['tcp', 'http', 'custom'] as const, 'http');
+  const timing = ['type', 'intervalMs', 'timeoutMs', 'unhealthyThreshold', 'healthyThreshold', 'jitter'];
+  const own = type === 'http' ? ['path', 'method', 'host', 'expectStatus', 'expectBody'] : type === 'custom' ? ['check'] : [];
+  knownKeys(check, path, [...timing, ...own]);
+  const d = DEFAULTS.healthCheck;
+  const intervalMs = optionalNumber(check.intervalMs, `${path}.intervalMs`, d.intervalMs, { min: 10 });
+  const timeoutMs = optionalNumber(check.timeoutMs, `${path}.timeoutMs`, Math.min(d.timeoutMs, Math.floor(intervalMs / 2)), { min: 1 });
+  if (timeoutMs >= intervalMs) {
+    throw new ConfigError(`${path}.timeoutMs`, `expected a timeout below intervalMs (${intervalMs}), got ${timeoutMs}: probes would overlap`);
+  }
+  if (type === 'custom' && typeof check.check !== 'function') {
+    throw new ConfigError(`${path}.check`, 'expected an async function (server, { signal }) => boolean for a custom check');
+  }
+  const statusText = check.expectStatus === undefined ? d.expectStatus : check.expectStatus;
+  const httpPath = check.path === undefined ? d.path : requiredString(check.path, `${path}.path`, "'/health'");
+  if (!httpPath.startsWith('/')) throw new ConfigError(`${path}.path`, `expected a path starting with "/", got ${describe(httpPath)}`);
+  return {
+    type,
+    intervalMs,
+    timeoutMs,
+    unhealthyThreshold: optionalNumber(check.unhealthyThreshold, `${path}.unhealthyThreshold`, d.unhealthyThreshold, { integer: true, min: 1 }),
+    healthyThreshold: optionalNumber(check.healthyThreshold, `${path}.healthyThreshold`, d.healthyThreshold, { integer: true, min: 1 }),
+    jitter: optionalNumber(check.jitter, `${path}.jitter`, d.jitter, { max: 0.5 }),
+    path: httpPath,
+    method: check.method === undefined ? d.method : requiredString(check.method, `${path}.method`, "'GET'").toUpperCase(),
+    host: check.host === undefined ? undefined : requiredString(check.host, `${path}.host`, "'api.internal'"),
+    expectStatus: statusMatcher(statusText, `${path}.expectStatus`),
+    expectStatusText: Array.isArray(statusText) ? statusText.join(',') : String(statusText),
+    expectBody: check.expectBody === undefined ? undefined : requiredString(check.expectBody, `${path}.expectBody`, "'ok'"),
+    check: type === 'custom' ? (check.check as HealthCheckConfig['check']) : undefined,
+  };
+}
+
+function statusMatcher(value: unknown, path: string): (status: number) => boolean {
+  if (Array.isArray(value) && value.length > 0 && value.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
+    const allowed = new Set(value as number[]);
+    return (status) => allowed.has(status);
+  }
+  const range = typeof value === 'string' ? /^(\d{3})-(\d{3})$/.exec(value) : null;
+  if (range && Number(range[1]) <= Number(range[2])) {
+    const low = Number(range[1]);
+    const high = Number(range[2]);
+    return (status) => status >= low && status <= high;
+  }
+  throw new ConfigError(path, `expected a list of statuses like [200, 204] or a range like '200-399', got ${describe(value)}`);
+}
+
+function normalizePassive(input: unknown, path: string): PassiveHealthConfig {
+  const passive = plainObject(input, path, '{ consecutiveFailures: 5 }');
+  knownKeys(passive, path, Object.keys(DEFAULTS.passiveHealth));
+  const d = DEFAULTS.passiveHealth;
+  const baseEjectionMs = optionalNumber(passive.baseEjectionMs, `${path}.baseEjectionMs`, d.baseEjectionMs, { min: 1 });
+  const maxEjectionMs = optionalNumber(passive.maxEjectionMs, `${path}.maxEjectionMs`, Math.max(d.maxEjectionMs, baseEjectionMs), { min: 1 });
+  if (maxEjectionMs < baseEjectionMs) throw new ConfigError(`${path}.maxEjectionMs`, `expected at least baseEjectionMs (${baseEjectionMs}), got ${maxEjectionMs}`);
+  return {
+    consecutiveFailures: optionalNumber(passive.consecutiveFailures, `${path}.consecutiveFailures`, d.consecutiveFailures, { integer: true, min: 1 }),
+    include5xx: optionalBoolean(passive.include5xx, `${path}.include5xx`, d.include5xx),
+    baseEjectionMs,
+    maxEjectionMs,
+    maxEjectedPercent: optionalNumber(passive.maxEjectedPercent, `${path}.maxEjectedPercent`, d.maxEjectedPercent, { max: 100 }),
+  };
+}
+
+function normalizePoolSticky(value: unknown, path: string): Required<PoolStickyOptions> | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return { forwardCookie: false };
+  const sticky = plainObject(value, path, '{ forwardCookie: false }');
+  knownKeys(sticky, path, ['forwardCookie']);
+  return { forwardCookie: optionalBoolean(sticky.forwardCookie, `${path}.forwardCookie`, false) };
+}
+
+function normalizeTls(value: unknown, path: string): TlsOptions {
+  if (value === undefined) return { rejectUnauthorized: true };
+  const tls = plainObject(value, path, '{ ca: fs.readFileSync("ca.pem") }');
+  knownKeys(tls, path, ['ca', 'rejectUnauthorized']);
+  const result: TlsOptions = { rejectUnauthorized: optionalBoolean(tls.rejectUnauthorized, `${path}.rejectUnauthorized`, true) };
+  if (tls.ca !== undefined) result.ca = tls.ca as NonNullable<TlsOptions['ca']>;
+  return result;
+}

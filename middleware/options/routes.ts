@@ -1,0 +1,67 @@
+import { ConfigError } from '../errors.js';
+import { describe, knownKeys, plainObject, requiredString } from '../validate.js';
+import type { RouteConfig } from './config.js';
+import type { HeaderMatch } from './types.js';
+
+export function normalizeRoutes(input: unknown, pools: string[]): RouteConfig[] {
+  if (input === undefined) {
+    if (pools.length === 1) return [{ pool: pools[0]!, path: '/', host: undefined, header: [], cookie: [], methods: undefined, stripPrefix: undefined }];
+    throw new ConfigError('routes', `expected routes to choose among ${pools.length} pools, like [{ path: '/api', pool: '${pools[0]}' }]`);
+  }
+  if (!Array.isArray(input)) throw new ConfigError('routes', `expected an array of routes, got ${describe(input)}`);
+  return input.map((route, i) => normalizeRoute(route, `routes[${i}]`, pools));
+}
+
+function normalizeRoute(input: unknown, path: string, pools: string[]): RouteConfig {
+  const route = plainObject(input, path, "{ path: '/api', pool: 'api' }");
+  knownKeys(route, path, ['pool', 'path', 'host', 'header', 'cookie', 'method', 'stripPrefix']);
+  const pool = requiredString(route.pool, `${path}.pool`, `'${pools[0]}'`);
+  if (!pools.includes(pool)) throw new ConfigError(`${path}.pool`, `unknown pool "${pool}"; pools are ${pools.map((p) => `"${p}"`).join(', ')}`);
+  return {
+    pool,
+    path: route.path === undefined ? '/' : routePath(route.path, `${path}.path`),
+    host: route.host === undefined ? undefined : hostMatch(route.host, `${path}.host`),
+    header: matchPairs(route.header, `${path}.header`, (name) => name.toLowerCase()),
+    cookie: matchPairs(route.cookie, `${path}.cookie`, (name) => name),
+    methods: route.method === undefined ? undefined : methods(route.method, `${path}.method`),
+    stripPrefix: route.stripPrefix === undefined ? undefined : routePath(route.stripPrefix, `${path}.stripPrefix`),
+  };
+}
+
+function routePath(value: unknown, path: string): string {
+  const text = requiredString(value, path, "'/api'");
+  if (!text.startsWith('/')) throw new ConfigError(path, `expected a path starting with "/", got ${describe(text)}`);
+  return text.length > 1 ? text.replace(/\/+$/, '') : text;
+}
+
+/**
+ * A RegExp with `g` or `y` keeps `lastIndex` between tests, so one route would match a request
+ * and miss the next identical one: refused rather than silently rewritten.
+ */
+function statelessRegExp(value: RegExp, path: string): RegExp {
+  if (value.global || value.sticky) {
+    throw new ConfigError(path, `expected a RegExp without the g or y flag (they make test() alternate between matching and not), got ${String(value)}`);
+  }
+  return value;
+}
+
+function hostMatch(value: unknown, path: string): string | RegExp {
+  if (value instanceof RegExp) return statelessRegExp(value, path);
+  return requiredString(value, path, "'static.example.com' or '*.example.com'").toLowerCase();
+}
+
+function matchPairs(value: unknown, path: string, key: (name: string) => string): Array<[string, HeaderMatch]> {
+  if (value === undefined) return [];
+  const object = plainObject(value, path, "{ 'x-canary': 'yes' }");
+  return Object.entries(object).map(([name, match]) => {
+    if (match instanceof RegExp) return [key(name), statelessRegExp(match, `${path}.${name}`)];
+    if (typeof match !== 'string') throw new ConfigError(`${path}.${name}`, `expected a string or a RegExp, got ${describe(match)}`);
+    return [key(name), match];
+  });
+}
+
+function methods(value: unknown, path: string): string[] {
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) throw new ConfigError(path, "expected a method like 'GET' or a list of them");
+  return list.map((method, i) => requiredString(method, Array.isArray(value) ? `${path}[${i}]` : path, "'GET'").toUpperCase());
+}

@@ -1,0 +1,169 @@
+import type { AffinityStore } from '../affinity/store.js';
+import type { Algorithm, AlgorithmName } from '../algorithms/algorithm.js';
+import type { ControlStore } from '../control/store.js';
+import type { Logger, LogStyle } from '../logger.js';
+
+/** What users write. Every default is in `defaults.ts`, with its reason. */
+
+export interface ServerOptions {
+  /** Unique within its pool; shown on the dashboard, never sent to clients. */
+  id: string;
+  /** `http://host:port` or `https://host:port`, optionally with a base path. */
+  url: string;
+  /** Share of traffic relative to the pool's other servers, 0 to 256; 0 takes no new requests. Default 1. */
+  weight?: number;
+  /** Takes traffic only when no primary server is eligible. Default false. */
+  backup?: boolean;
+  /** Free-form tags, e.g. `{ version: 'v2' }`; rollouts select canaries by them. */
+  labels?: Record<string, string>;
+}
+
+/** What a custom check is given besides the server: `signal` aborts at the check's timeout. */
+export interface CheckContext {
+  signal: AbortSignal;
+}
+
+export type CustomCheck = (server: { id: string; url: string }, context: CheckContext) => Promise<boolean> | boolean;
+
+export type HealthCheckOptions =
+  | ({ type: 'tcp' } & HealthCheckTiming)
+  | ({ type: 'http' } & HealthCheckTiming & HttpCheckOptions)
+  | ({ type: 'custom'; check: CustomCheck } & HealthCheckTiming);
+
+export interface HealthCheckTiming {
+  intervalMs?: number;
+  timeoutMs?: number;
+  unhealthyThreshold?: number;
+  healthyThreshold?: number;
+  /** Random share of the interval added or taken away, so that instances do not probe in lockstep. */
+  jitter?: number;
+}
+
+export interface HttpCheckOptions {
+  path?: string;
+  method?: string;
+  /** The `Host` header to send; default the server's own host. */
+  host?: string;
+  /** Statuses that pass: a list, or a range like `'200-399'`. */
+  expectStatus?: number[] | string;
+  /** A substring the body must contain. */
+  expectBody?: string;
+}
+
+export interface PassiveHealthOptions {
+  /** Consecutive failures that eject a server. */
+  consecutiveFailures?: number;
+  /** Whether 5xx responses count as failures (connect errors and timeouts always do). */
+  include5xx?: boolean;
+  /** First ejection time; each further ejection of the same server multiplies it. */
+  baseEjectionMs?: number;
+  maxEjectionMs?: number;
+  /** Never eject more than this share of a pool's primary servers at once (unless backups can take over). */
+  maxEjectedPercent?: number;
+}
+
+export interface TimeoutOptions {
+  /** Opening a connection to a server; 504 past it. */
+  connectMs?: number;
+  /** Server inactivity once the request is sent (no response bytes for this long); 504 past it. */
+  responseMs?: number;
+  /** Client inactivity while a request is proxied (a slow or stalled client); the connection is closed. */
+  clientMs?: number;
+}
+
+export interface TlsOptions {
+  /** Extra CAs to trust for https servers (a private CA). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Verify server certificates. Default true; turn off only for tests. */
+  rejectUnauthorized?: boolean;
+}
+
+export interface PoolStickyOptions {
+  /** Forward the affinity cookie to the backends too. Default false. */
+  forwardCookie?: boolean;
+}
+
+export interface QueueOptions {
+  /** Requests that may wait for a free server; one more is answered 503 `QUEUE_FULL`. */
+  size?: number;
+  /** How long a request may wait; past it, 503 `QUEUE_TIMEOUT`. */
+  timeoutMs?: number;
+}
+
+export interface PoolOptions {
+  servers: ServerOptions[];
+  algorithm?: AlgorithmName | Algorithm;
+  healthCheck?: HealthCheckOptions | false;
+  passiveHealth?: PassiveHealthOptions | false;
+  slowStartMs?: number;
+  drainTimeoutMs?: number;
+  sticky?: boolean | PoolStickyOptions;
+  timeouts?: TimeoutOptions;
+  retries?: number;
+  /** Requests (and WebSockets) in flight per server at most; more wait in the pool's queue. */
+  maxConnections?: number;
+  queue?: QueueOptions;
+  /** Most sockets open to each server at once (the keep-alive agent's cap). */
+  maxSockets?: number;
+  /** Close idle keep-alive sockets after this long; keep it below the servers' own keep-alive timeout. */
+  idleSocketMs?: number;
+  /** Send the server's host as `Host` instead of the client's. Default false. */
+  changeOrigin?: boolean;
+  tls?: TlsOptions;
+  /** Seconds in the `Retry-After` header of a 503. */
+  retryAfterS?: number;
+}
+
+export type HeaderMatch = string | RegExp;
+
+export interface RouteOptions {
+  pool: string;
+  /** Segment prefix on the normalised path: `/api` matches `/api` and `/api/x`, not `/apix`. */
+  path?: string;
+  /** Exact host (port ignored), `*.example.com`, or a RegExp. */
+  host?: string | RegExp;
+  header?: Record<string, HeaderMatch>;
+  cookie?: Record<string, HeaderMatch>;
+  method?: string | string[];
+  /** Removed from the front of the path sent upstream. */
+  stripPrefix?: string;
+}
+
+export interface StickyOptions {
+  /** Signs affinity cookies; required when any pool is sticky. At least 16 characters. */
+  secret?: string;
+  /** Older secrets still accepted, so that the secret can be rotated. */
+  previousSecrets?: string[];
+  cookieName?: string;
+  ttlMs?: number;
+  store?: AffinityStore;
+}
+
+export interface ControlOptions {
+  /** Where control state lives: in this process (default), or `new RedisControlStore(redis)` to share it. */
+  store?: ControlStore;
+  /** This instance's name in the fleet view. Default: host name, pid and a random suffix. */
+  instanceId?: string;
+  /**
+   * The configured servers seed the shared state only when it is empty (`'if-empty'`, the
+   * default), so operator changes survive restarts; `'replace'` overwrites it with the configuration.
+   */
+  seed?: 'if-empty' | 'replace';
+}
+
+export interface BalancerOptions {
+  pools: Record<string, PoolOptions>;
+  /** First match wins. Without routes, a balancer with one pool sends it every request. */
+  routes?: RouteOptions[];
+  sticky?: StickyOptions;
+  /** Keep and append to incoming X-Forwarded-* headers, and hash their client address. Default false. */
+  trustProxy?: boolean;
+  /** Match route paths case-sensitively. Default false, as Express does. */
+  caseSensitive?: boolean;
+  /** Request bodies held in memory at once for retries, across all requests; past it, requests stream and are not retried. */
+  maxBufferedBytes?: number;
+  control?: ControlOptions;
+  logger?: Logger;
+  /** How `logger` takes arguments; detected (pino-like loggers are object-first). */
+  logStyle?: LogStyle;
+}
