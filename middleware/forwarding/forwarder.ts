@@ -245,7 +245,8 @@ export class Forwarder {
   #failed(exchange: Exchange, proxyReq: ClientRequest, error: NodeJS.ErrnoException): void {
     if (exchange.done || proxyReq !== exchange.proxyReq) return;
     if (exchange.responded || exchange.res.headersSent) {
-      this.#cut(exchange, exchange.timedOut ? 'timeout' : 'reset');
+      // the head is out: a body that does not parse, a reset or a stall can only cut the connection
+      this.#cut(exchange, exchange.timedOut ? 'timeout' : error.code?.startsWith('HPE_') ? 'invalid' : 'reset');
       return;
     }
     const { outcome, code } = classify(exchange, error);

@@ -88,6 +88,9 @@ export class Pool implements ControlledPool {
   /** Algorithms that keep their own view (an update method) honour `context.exclude` themselves; others get a filtered list. */
   readonly #keepsView: boolean;
   readonly #custom: boolean;
+  /** The algorithm's in-flight hooks, bound once (and guarded, for a user's algorithm). */
+  readonly #acquired: ((server: Server) => void) | undefined;
+  readonly #released: ((server: Server) => void) | undefined;
   readonly #servers = new Map<string, Server>();
   #members: Server[] = [];
   #eligible: Server[] = [];
@@ -111,6 +114,8 @@ export class Pool implements ControlledPool {
     this.#custom = typeof config.algorithm !== 'string';
     this.algorithm = typeof config.algorithm === 'string' ? ALGORITHMS[config.algorithm]() : config.algorithm;
     this.#keepsView = typeof this.algorithm.update === 'function';
+    this.#acquired = this.#hook('acquired');
+    this.#released = this.#hook('released');
     this.#queue = new RequestQueue(config.queue.size, config.queue.timeoutMs);
     this.#drains = new LocalDrains({
       report: (server, drainId, closed) => options.reportDrain(server.id, drainId, closed),
@@ -245,13 +250,13 @@ export class Pool implements ControlledPool {
   acquire(server: Server, handle: InFlight): void {
     server.inFlight.add(handle);
     if (server.active === this.config.maxConnections && server.eligible) this.#full++;
-    this.algorithm.acquired?.(server);
+    this.#acquired?.(server);
   }
 
   release(server: Server, handle: InFlight, outcome: Outcome): void {
     if (!server.inFlight.delete(handle)) return;
     if (server.active === this.config.maxConnections - 1 && server.eligible) this.#full--;
-    this.algorithm.released?.(server);
+    this.#released?.(server);
     this.#health?.record(server, outcome);
     this.#drains.released(server);
     if (this.#queue.length > 0) this.#admitWaiting();
@@ -372,6 +377,14 @@ export class Pool implements ControlledPool {
     }
     this.#tellAlgorithm(members ? 'members' : 'eligibility');
     if (this.#queue.length > 0) this.#admitWaiting();
+  }
+
+  #hook(name: 'acquired' | 'released'): ((server: Server) => void) | undefined {
+    const hook = this.algorithm[name];
+    if (typeof hook !== 'function') return undefined;
+    if (!this.#custom) return (server) => hook.call(this.algorithm, server);
+    const site = `pools.${this.name}.algorithm.${name}`;
+    return (server) => this.#options.guard.run(site, () => hook.call(this.algorithm, server), undefined);
   }
 
   #tellAlgorithm(reason: 'members' | 'eligibility'): void {

@@ -48,7 +48,8 @@ export function compileRoutes(routes: readonly RouteConfig[], { caseSensitive }:
   }));
 
   return function match(req: IncomingMessage): RouteMatch | undefined {
-    const url = req.url ?? '/';
+    const url = originForm(req.url ?? '/');
+    if (url === undefined) return undefined;
     const q = url.indexOf('?');
     const path = normalizePath(q === -1 ? url : url.slice(0, q));
     const comparable = caseSensitive ? path : path.toLowerCase();
@@ -64,6 +65,19 @@ export function compileRoutes(routes: readonly RouteConfig[], { caseSensitive }:
     }
     return undefined;
   };
+}
+
+/**
+ * The request target as a path and query. An absolute-form target (`GET http://h/admin`, which
+ * proxies are sent) is routed on its path, as Express sees it, and forwarded in origin form;
+ * `*` and authority forms are never routed.
+ */
+export function originForm(target: string): string | undefined {
+  if (target.charCodeAt(0) === 47 /* / */) return target;
+  const scheme = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (!scheme) return undefined;
+  const rest = target.slice(scheme[0].length);
+  return rest === '' || rest.startsWith('?') ? `/${rest}` : rest.startsWith('/') ? rest : undefined;
 }
 
 function compileChecks(route: RouteConfig): Check[] {

@@ -19,10 +19,10 @@ describe('PassiveHealth', () => {
   });
 
   /** A real pool of `count` servers with passive health attached the way the balancer does it. */
-  function passivePool(options: PassiveHealthOptions, count = 4, logger: Logger = silentLogger): { pool: Pool; passive: PassiveHealth; events: HealthEvent[]; servers: Server[] } {
+  function passivePool(options: PassiveHealthOptions, count = 4, logger: Logger = silentLogger, extra: { backups?: number; slowStartMs?: number } = {}): { pool: Pool; passive: PassiveHealth; events: HealthEvent[]; servers: Server[] } {
     // the servers never receive traffic here: outcomes are what a forwarder would report
-    const servers = Array.from({ length: count }, (_, i) => ({ id: `s${i + 1}`, url: `http://127.0.0.1:${40001 + i}` }));
-    const config = normalizeOptions({ pools: { api: { servers, passiveHealth: options } }, logger: silentLogger }).pools[0]!;
+    const servers = Array.from({ length: count + (extra.backups ?? 0) }, (_, i) => ({ id: `s${i + 1}`, url: `http://127.0.0.1:${40001 + i}`, backup: i >= count }));
+    const config = normalizeOptions({ pools: { api: { servers, passiveHealth: options, slowStartMs: extra.slowStartMs ?? 0 } }, logger: silentLogger }).pools[0]!;
     const events: HealthEvent[] = [];
     const pool = barePool(config, (event) => events.push(event));
     const passive = new PassiveHealth(config.passiveHealth!, { logger, pool: 'api' });
@@ -188,6 +188,32 @@ describe('PassiveHealth', () => {
     passive.watch(b); // e.g. a server added to a pool being closed
     finish(pool, b, 'connect');
     expect(b.ejected).to.equal(false);
+  });
+
+  it('lets every dead primary go when a backup can take over: backups do not count toward maxEjectedPercent', () => {
+    // the README's pool: two primaries and a backup, both primaries dead
+    const { pool, servers } = passivePool({ consecutiveFailures: 2, maxEjectedPercent: 50, baseEjectionMs: 10_000 }, 2, silentLogger, { backups: 1 });
+    const [a, b, backup] = servers as [Server, Server, Server];
+    finish(pool, a, 'connect', 'connect');
+    finish(pool, b, 'connect', 'connect');
+    expect([a.ejected, b.ejected]).to.deep.equal([true, true]);
+    expect(pool.eligible).to.deep.equal([backup]);
+    // without a backup the cap holds: one of two primaries stays in
+    const bare = passivePool({ consecutiveFailures: 2, maxEjectedPercent: 50, baseEjectionMs: 10_000 }, 2);
+    finish(bare.pool, bare.servers[0]!, 'connect', 'connect');
+    finish(bare.pool, bare.servers[1]!, 'connect', 'connect');
+    expect(bare.servers.map((server) => server.ejected)).to.deep.equal([true, false]);
+  });
+
+  it('ramps a server readmitted after an ejection (slow start), as one that turned healthy', async () => {
+    const { pool, servers } = passivePool({ consecutiveFailures: 1, baseEjectionMs: 50 }, 2, silentLogger, { slowStartMs: 10_000 });
+    const [a] = servers as [Server];
+    expect(a.effectiveWeight(), 'a configured server takes no ramp').to.equal(1);
+    finish(pool, a, 'connect');
+    expect(a.ejected).to.equal(true);
+    await waitFor('the readmission', () => !a.ejected, 2000);
+    expect(a.inSlowStart()).to.equal(true);
+    expect(a.effectiveWeight()).to.be.below(0.2);
   });
 
   it('forgets a removed server: it no longer counts towards the pool size', async () => {

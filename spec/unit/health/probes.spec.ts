@@ -200,6 +200,26 @@ describe('health probes', () => {
       expect(result).to.include({ ok: false, reason: 'timeout after 80 ms' });
       expect(result.ms).to.be.within(75, 300);
     });
+
+    it('gives the check an AbortSignal that fires at its timeout, so its own work can stop', async () => {
+      let signal: AbortSignal | undefined;
+      let abortedAfterMs = -1;
+      const started = Date.now();
+      const check = (_server: unknown, context: { signal: AbortSignal }) => new Promise<boolean>((resolve) => {
+        signal = context.signal;
+        context.signal.addEventListener('abort', () => {
+          abortedAfterMs = Date.now() - started;
+          resolve(false);
+        });
+      });
+      expect(await probeFor(url, { type: 'custom', timeoutMs: 80, check })()).to.include({ ok: false, reason: 'timeout after 80 ms' });
+      expect(signal!.aborted).to.equal(true);
+      expect(abortedAfterMs).to.be.within(75, 300);
+      // a check that answers in time is not aborted
+      let kept: AbortSignal | undefined;
+      await probeFor(url, { type: 'custom', timeoutMs: 80, check: (_s: unknown, context: { signal: AbortSignal }) => ((kept = context.signal), true) })();
+      expect(kept!.aborted).to.equal(false);
+    });
   });
 
   describe('https', () => {
