@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { expressAdapter, type ConnectMiddleware } from './adapters/express.js';
+import { expressAdapter, type ConnectMiddleware, type ExpressAdapterOptions } from './adapters/express.js';
 import { koaAdapter, type KoaMiddleware } from './adapters/koa.js';
 import { wrapAdapter, type RequestHandler } from './adapters/wrap.js';
 import { Affinity, type Pinning } from './affinity/affinity.js';
@@ -12,13 +13,16 @@ import { PoolControl } from './control/pool-control.js';
 import type { InstanceInfo } from './control/store.js';
 import { ControlError, type ErrorCode } from './errors.js';
 import { planBody, type ParsedBody } from './forwarding/body.js';
-import { sendError } from './forwarding/error-response.js';
+import { deliverError, errorDelivery, sendError } from './forwarding/error-response.js';
 import { Exchange } from './forwarding/exchange.js';
 import { Forwarder } from './forwarding/forwarder.js';
-import { clientAddress, peerAddress } from './forwarding/headers.js';
+import { reportFinish } from './forwarding/finish.js';
+import { peerAddress } from './forwarding/headers.js';
+import { clientAddressOf, TRUST_NOTHING, type Trust } from './forwarding/trust.js';
 import { LoopGuard } from './forwarding/loop.js';
 import { requestPasses } from './forwarding/passes/request.js';
 import { Tunnels } from './forwarding/websocket.js';
+import type { UpstreamError } from './errors.js';
 import { Guard } from './guard.js';
 import { createPoolHealth } from './health/index.js';
 import type { BalancerConfig } from './options.js';
@@ -32,6 +36,16 @@ export interface BalancerSnapshot {
   instance: string;
   revision: number;
   pools: Record<string, PoolSnapshot>;
+}
+
+/** What an adapter knows about a request beyond `req` and `res`. */
+export interface HandleOptions {
+  /** What a framework's body parser left elsewhere than `req.body` (Koa's `ctx.request`). */
+  parsed?: ParsedBody;
+  /** The host app's own trust proxy setting, when the balancer has none. */
+  trust?: Trust;
+  /** Upstream errors go here instead of an error response (`express({ errors: 'next' })`). */
+  onError?: (error: UpstreamError) => void;
 }
 
 export interface BalancerEvents {
@@ -93,14 +107,16 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     plane.open().catch((error: unknown) => config.logger.error('control store could not be opened; serving the configured state', { error: String(error) }));
     this.#match = compileRoutes(config.routes, { caseSensitive: config.caseSensitive });
     this.#affinity = config.sticky
-      ? new Affinity(config.sticky, { trustProxy: config.trustProxy, logger: config.logger, pools: this.#pools.values() })
+      ? new Affinity(config.sticky, { logger: config.logger, pools: this.#pools.values() })
       : undefined;
     this.#forwarder = new Forwarder(this.#pools.values(), {
       affinity: this.#affinity,
-      passes: requestPasses({ trustProxy: config.trustProxy, affinity: this.#affinity, loop: this.#loop }),
+      passes: requestPasses({ affinity: this.#affinity, loop: this.#loop, guard: this.#guard, requestId: config.requestId }),
+      guard: this.#guard,
+      requestIdHeader: config.requestId?.header,
       maxBufferedBytes: config.maxBufferedBytes,
     });
-    this.#tunnels = new Tunnels(this.#forwarder, { affinity: this.#affinity, trustProxy: config.trustProxy, loop: this.#loop, logger: config.logger });
+    this.#tunnels = new Tunnels(this.#forwarder, { affinity: this.#affinity, trust: config.trustProxy ?? TRUST_NOTHING, loop: this.#loop, logger: config.logger });
   }
 
   /** Listeners run guarded: one that throws is logged and the others still run. */
@@ -118,22 +134,26 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 
   /**
    * Proxy a request if a route matches, else call `next()` with the request untouched (its body
-   * unread). `next` is only ever called synchronously, which the Koa adapter relies on. `parsed`
-   * is what a framework's body parser left elsewhere than `req.body` (Koa's `ctx.request`).
+   * unread, its headers as they came). `next` is only ever called synchronously, which the Koa
+   * adapter relies on. The adapters below are thin shells around this.
    */
-  handle(req: IncomingMessage, res: ServerResponse, next: () => void, parsed?: ParsedBody): void {
+  handle(req: IncomingMessage, res: ServerResponse, next: () => void, options?: HandleOptions): void {
     const match = this.#match(req);
     if (!match) return next();
     if (this.#closing) return sendError(req, res, 'SHUTTING_DOWN', { close: true });
     const pool = this.#pools.get(match.pool)!;
     if (this.#loop.looped(req.headers.via)) return sendError(req, res, 'LOOP_DETECTED');
-    const body = planBody(req, parsed);
+    const body = planBody(req, options?.parsed);
     if (body.kind === 'consumed') {
       this.#guard.report(`pool "${pool.name}": a request body`, new Error(`${body.reason}; mount the balancer before body parsers, or keep the raw body (express.json({ verify: keepRawBody }))`));
       return sendError(req, res, 'BODY_ALREADY_CONSUMED');
     }
     const peer = peerAddress(req);
-    const exchange = new Exchange(req, res, pool, match, peer, clientAddress(req, this.config.trustProxy, peer), body, Date.now());
+    const trust = this.config.trustProxy ?? options?.trust ?? TRUST_NOTHING;
+    const exchange = new Exchange(
+      req, res, pool, match, peer, clientAddressOf(req, trust, peer), trust, trust !== TRUST_NOTHING && trust(peer, 0),
+      body, Date.now(), performance.now(), options?.onError,
+    );
     res.on('close', () => this.#closed(exchange));
     const found = pool.config.sticky ? this.#affinity?.lookup(req, pool, exchange.now) : undefined;
     if (found instanceof Promise) found.then((pinning) => this.#dispatch(exchange, pinning), () => this.#dispatch(exchange, undefined));
@@ -152,7 +172,10 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     if (choice === undefined) return this.#refuse(exchange, 'NO_ELIGIBLE_SERVER');
     if (choice !== 'full') return this.#start(exchange, choice);
     exchange.phase = 'queued';
-    exchange.onAdmit = (server) => this.#start(exchange, server);
+    exchange.onAdmit = (server) => {
+      exchange.queuedMs = Date.now() - exchange.queuedAt;
+      this.#start(exchange, server);
+    };
     exchange.onExpire = () => this.#refuse(exchange, 'QUEUE_TIMEOUT');
     if (!pool.enqueue(exchange, Date.now())) this.#refuse(exchange, 'QUEUE_FULL');
   }
@@ -167,8 +190,11 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   #refuse(exchange: Exchange, code: ErrorCode): void {
     if (exchange.done) return;
     exchange.done = true;
+    exchange.code = code;
+    if (code === 'QUEUE_TIMEOUT') exchange.queuedMs = Date.now() - exchange.queuedAt;
     const busy = code === 'NO_ELIGIBLE_SERVER' || code === 'QUEUE_FULL' || code === 'QUEUE_TIMEOUT';
-    sendError(exchange.req, exchange.res, code, { retryAfterS: busy ? exchange.pool.config.retryAfterS : undefined, close: code === 'SHUTTING_DOWN' });
+    deliverError(errorDelivery(exchange), code, { retryAfterS: busy ? exchange.pool.config.retryAfterS : undefined, close: code === 'SHUTTING_DOWN' }, this.#guard);
+    reportFinish(exchange, 'aborted', this.#guard);
   }
 
   #closed(exchange: Exchange): void {
@@ -180,8 +206,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
 
   /** Express and any connect-style app: `app.use(balancer.express())`. */
-  express(): ConnectMiddleware {
-    return expressAdapter(this);
+  express(options?: ExpressAdapterOptions): ConnectMiddleware {
+    return expressAdapter(this, options);
   }
 
   /** Koa: `app.use(balancer.koa())`. */

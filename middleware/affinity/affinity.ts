@@ -12,7 +12,8 @@ import { StoreGuard, type StoreAnswer } from './store-guard.js';
 import { TokenIndex } from './token-index.js';
 
 export interface AffinityOptions {
-  trustProxy: boolean;
+  /** Whether the proxy in front is believed about the request's scheme (for `Secure`), when `pin` is not told. Default false. */
+  trustProxy?: boolean;
   logger: Logger;
   /** Pools whose `pinned` counts to keep from the start; any other sticky pool joins on its first pin. */
   pools?: Iterable<Pool>;
@@ -77,7 +78,7 @@ export class Affinity {
     this.cookieName = config.cookieName;
     this.ttlMs = config.ttlMs;
     this.#keys = [config.secret, ...config.previousSecrets].map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
-    this.#trustProxy = options.trustProxy;
+    this.#trustProxy = options.trustProxy ?? false;
     const store = config.store ?? new MemoryAffinityStore();
     this.#store = new StoreGuard(store, { logger: options.logger, ...(options.probeIntervalMs !== undefined && { probeIntervalMs: options.probeIntervalMs }) });
     this.#local = store.pinned ? undefined : new MemoryAffinityStore();
@@ -115,9 +116,10 @@ export class Affinity {
    * Pin the session to `server`, the server that answered the request: counts a new pin or a
    * re-pin, writes the store when it does not already say so, and returns the `Set-Cookie` value
    * to append to the response, or undefined when the client's cookie already says it all (or the
-   * pool is not sticky). `pinning` is what `lookup` returned for this request.
+   * pool is not sticky). `pinning` is what `lookup` returned for this request; `secure` whether
+   * the client reached us over HTTPS (the cookie is then `Secure`).
    */
-  pin(req: IncomingMessage, pool: Pool, server: Server, pinning: Pinning | undefined, now = Date.now()): string | undefined {
+  pin(req: IncomingMessage, pool: Pool, server: Server, pinning: Pinning | undefined, now = Date.now(), secure = requestProtocol(req, this.#trustProxy) === 'https'): string | undefined {
     // never pin outside the pool, whatever the caller holds
     if (pool.config.sticky === null || pool.get(server.id) !== server) return undefined;
     this.#pools.add(pool);
@@ -142,7 +144,7 @@ export class Affinity {
     const fresh = pinning !== undefined && pinning.current && pinning.expiresAt - now > this.ttlMs / 2;
     if (fresh && pinning.ownToken?.equals(token)) return undefined;
     const value = signValue({ session, expiresAt: now + this.ttlMs, tokens: [token, ...(pinning?.otherTokens ?? [])] }, this.#keys[0]!);
-    return affinitySetCookie(this.cookieName, value, { ttlMs: this.ttlMs, secure: requestProtocol(req, this.#trustProxy) === 'https' });
+    return affinitySetCookie(this.cookieName, value, { ttlMs: this.ttlMs, secure });
   }
 
   /**

@@ -7,7 +7,9 @@ import type { Waiter } from '../pool/queue.js';
 import type { Server } from '../pool/server.js';
 import type { RouteMatch } from '../routing/routes.js';
 import type { Outcome } from '../stats/server-stats.js';
+import type { UpstreamError } from '../errors.js';
 import type { BodyPlan } from './body.js';
+import type { Trust } from './trust.js';
 
 /**
  * Where a request is on its way:
@@ -37,6 +39,14 @@ export class Exchange implements PickContext, InFlight, Waiter {
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly now: number;
+  /** performance.now() when the request reached the balancer, for the finish record's timings. */
+  readonly arrived: number;
+  /** Which proxies in front are believed about this request, and whether the TCP peer is one. */
+  readonly trust: Trust;
+  readonly peerTrusted: boolean;
+  /** Under `express({ errors: 'next' })`: hand upstream errors to the app's error handler. */
+  readonly onError: ((error: UpstreamError) => void) | undefined;
+  requestId: string | undefined;
   /** Becomes `bytes` once a body is read for retries, `consumed` once it is sent. */
   body: BodyPlan;
   phase: Phase = 'lookup';
@@ -79,8 +89,16 @@ export class Exchange implements PickContext, InFlight, Waiter {
   bytesOut = 0;
   /** Body bytes relayed to the server, counted only for a body without Content-Length. */
   chunkedBytesIn = 0;
+  /** How long it waited in the queue, and when the response head came (performance.now()). */
+  queuedMs = 0;
+  firstByteAt = 0;
+  /** The error code when the balancer answered instead of a server. */
+  code: string | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, pool: Pool, route: RouteMatch, peerAddress: string, clientAddress: string, body: BodyPlan, now: number) {
+  constructor(
+    req: IncomingMessage, res: ServerResponse, pool: Pool, route: RouteMatch, peerAddress: string, clientAddress: string,
+    trust: Trust, peerTrusted: boolean, body: BodyPlan, now: number, arrived: number, onError: ((error: UpstreamError) => void) | undefined,
+  ) {
     this.req = req;
     this.res = res;
     this.pool = pool;
@@ -90,8 +108,12 @@ export class Exchange implements PickContext, InFlight, Waiter {
     this.peerAddress = peerAddress;
     this.method = req.method ?? 'GET';
     this.headers = req.headers;
+    this.trust = trust;
+    this.peerTrusted = peerTrusted;
     this.body = body;
     this.now = now;
+    this.arrived = arrived;
+    this.onError = onError;
     this.retriesLeft = pool.config.retries;
   }
 

@@ -7,11 +7,15 @@ import type { Pool } from '../pool/pool.js';
 import type { Server } from '../pool/server.js';
 import type { Outcome } from '../stats/server-stats.js';
 import { PoolAgents } from './agents.js';
-import { sendError } from './error-response.js';
+import { deliverError, errorDelivery } from './error-response.js';
 import type { Exchange } from './exchange.js';
-import { responseHead } from './headers.js';
+import type { Guard } from '../guard.js';
+import { ResponseHeaders, type ResponseHookContext } from '../hooks.js';
+import { reportFinish } from './finish.js';
+import { requestProtocol, responseHead } from './headers.js';
+import type { OriginRewrite } from './passes/origin.js';
 import type { RequestPass } from './passes/request.js';
-import { badStatus, safeReason } from './passes/response.js';
+import { badStatus, rewriteOriginBound, safeReason } from './passes/response.js';
 import { isIdempotent, readBody, REPLAY_LIMIT } from './request-body.js';
 import { TimeoutSweep, type Expiry } from './timeouts.js';
 import { openUpstreamRequest, upstreamOf, type Upstream } from './upstream.js';
@@ -38,6 +42,9 @@ class TimeoutError extends Error {
 export interface ForwarderOptions {
   affinity: Affinity | undefined;
   passes: readonly RequestPass[];
+  guard: Guard;
+  /** The response header naming the request id, when ids are on. */
+  requestIdHeader: string | undefined;
   /** Bodies held for retries across all requests at once, at most. */
   maxBufferedBytes: number;
 }
@@ -56,6 +63,8 @@ export class Forwarder {
   readonly #upstreams = new WeakMap<Server, Upstream>();
   readonly #affinity: Affinity | undefined;
   readonly #passes: readonly RequestPass[];
+  readonly #guard: Guard;
+  readonly #requestIdHeader: string | undefined;
   readonly #timeouts: TimeoutSweep;
   readonly #maxBufferedBytes: number;
   #bufferedBytes = 0;
@@ -68,6 +77,8 @@ export class Forwarder {
   constructor(pools: Iterable<Pool>, options: ForwarderOptions) {
     this.#affinity = options.affinity;
     this.#passes = options.passes;
+    this.#guard = options.guard;
+    this.#requestIdHeader = options.requestIdHeader;
     this.#maxBufferedBytes = options.maxBufferedBytes;
     for (const pool of pools) this.#agents.set(pool, new PoolAgents(pool.config));
     this.#timeouts = new TimeoutSweep([...this.#agents.keys()], (exchange, expiry) => this.#expired(exchange, expiry));
@@ -107,7 +118,11 @@ export class Forwarder {
    * small idempotent body first so that a retry can resend it, then attempt.
    */
   forward(exchange: Exchange, server: Server): void {
-    for (const pass of this.#passes) pass.run(exchange);
+    for (const pass of this.#passes) {
+      const failed = pass.run(exchange);
+      // a user's rewrite or hook failed: the request fails, the server is not to blame
+      if (failed !== undefined) return this.#finish(exchange, 'aborted', failed);
+    }
     const { req } = exchange;
     const length = Number(req.headers['content-length']);
     const replayable = exchange.body.kind === 'stream' && isIdempotent(exchange.method) && Number.isFinite(length) && length <= REPLAY_LIMIT;
@@ -219,8 +234,17 @@ export class Forwarder {
     exchange.phase = 'relaying';
     exchange.outcome = status >= 500 ? 'http5xx' : status >= 400 ? 'http4xx' : 'ok';
     // pinned to the server that answered, so that a retry re-pins where the session really went
-    const setCookie = exchange.pool.config.sticky ? this.#affinity?.pin(exchange.req, exchange.pool, exchange.server, exchange.pinning, exchange.now) : undefined;
+    const { pool, req } = exchange;
+    const setCookie = pool.config.sticky ? this.#affinity?.pin(req, pool, exchange.server, exchange.pinning, exchange.now, requestProtocol(req, exchange.peerTrusted) === 'https') : undefined;
     const head = responseHead(proxyRes.rawHeaders, setCookie === undefined ? undefined : ['Set-Cookie', setCookie]);
+    exchange.firstByteAt = performance.now();
+    if (head.originBound && pool.config.rewriteOrigin) rewriteOriginBound(head.headers, head.originBound, this.#originRewrite(exchange));
+    if (exchange.requestId !== undefined) head.headers.push(this.#requestIdHeader!, exchange.requestId);
+    const hooks = exchange.route.route.hooks.response;
+    if (hooks.length > 0 && !this.#responseHooks(exchange, status, head.headers)) {
+      proxyReq.destroy();
+      return this.#finish(exchange, 'aborted', 'CALLBACK_FAILED');
+    }
     try {
       writeHead(res, status, safeReason(status, proxyRes.statusMessage), head.headers);
     } catch {
@@ -233,6 +257,31 @@ export class Forwarder {
     proxyRes.on('close', this.#onResponseClose);
     proxyRes.on('data', relayChunk);
     proxyRes.on('end', endRelay); // the client response's own 'close' then ends the exchange
+  }
+
+  /** The user's response hooks, each guarded: false when one threw (the response is not relayed). */
+  #responseHooks(exchange: Exchange, status: number, headers: string[]): boolean {
+    const context: ResponseHookContext = { req: exchange.req, status, headers: new ResponseHeaders(headers), pool: exchange.pool.name, server: exchange.server.id, requestId: exchange.requestId };
+    const site = `routes[${exchange.route.route.index}].hooks.response`;
+    for (const hook of exchange.route.route.hooks.response) {
+      if (this.#guard.run(site, () => void hook(context), true)) return false;
+    }
+    return true;
+  }
+
+  /** From the server's origin and base path to the client's origin and the route's prefix. */
+  #originRewrite(exchange: Exchange): OriginRewrite {
+    const { req, server } = exchange;
+    const upstream = this.#upstreamOf(exchange.pool, server);
+    const forwardedHost = exchange.peerTrusted ? req.headers['x-forwarded-host'] : undefined;
+    const host = (typeof forwardedHost === 'string' && forwardedHost.split(',', 1)[0]!.trim()) || req.headers.host || '';
+    return {
+      serverOrigins: upstream.origins,
+      serverHost: server.target.hostname.toLowerCase(),
+      basePath: server.target.path,
+      clientOrigin: `${requestProtocol(req, exchange.peerTrusted)}://${host}`,
+      clientPrefix: exchange.route.stripped,
+    };
   }
 
   /** The server's answer cannot be relayed: its socket never goes back to the pool, the client gets 502. */
@@ -291,7 +340,16 @@ export class Forwarder {
       exchange.bufferedBytes = 0;
     }
     exchange.endAttempt(outcome, performance.now());
-    if (errorCode) sendError(exchange.req, exchange.res, errorCode, { retryAfterS: errorCode === 'QUEUE_TIMEOUT' ? exchange.pool.config.retryAfterS : undefined });
+    if (errorCode) {
+      exchange.code = errorCode;
+      const options = { retryAfterS: errorCode === 'QUEUE_TIMEOUT' ? exchange.pool.config.retryAfterS : undefined, requestId: this.#requestIdPair(exchange) };
+      deliverError(errorDelivery(exchange), errorCode, options, this.#guard);
+    }
+    reportFinish(exchange, outcome, this.#guard);
+  }
+
+  #requestIdPair(exchange: Exchange): [string, string] | undefined {
+    return exchange.requestId === undefined ? undefined : [this.#requestIdHeader!, exchange.requestId];
   }
 }
 

@@ -43,19 +43,9 @@ export function peerAddress(req: IncomingMessage): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
-/** The client's address: the first X-Forwarded-For entry when the proxy in front is trusted. */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean, peer = peerAddress(req)): string {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const first = typeof forwarded === 'string' ? forwarded.split(',', 1)[0]!.trim() : '';
-    if (first) return first;
-  }
-  return peer;
-}
-
-/** Did this request reach us over HTTPS (directly, or as a trusted proxy in front says)? */
-export function requestProtocol(req: IncomingMessage, trustProxy: boolean): 'http' | 'https' {
-  if (trustProxy) {
+/** Did this request reach us over HTTPS (directly, or as the trusted proxy in front says)? */
+export function requestProtocol(req: IncomingMessage, peerTrusted: boolean): 'http' | 'https' {
+  if (peerTrusted) {
     const forwarded = req.headers['x-forwarded-proto'];
     if (typeof forwarded === 'string' && forwarded) return forwarded.split(',', 1)[0]!.trim().toLowerCase() === 'https' ? 'https' : 'http';
   }
@@ -63,29 +53,34 @@ export function requestProtocol(req: IncomingMessage, trustProxy: boolean): 'htt
 }
 
 /**
- * Set X-Forwarded-For, -Proto and -Host. Trusted: append to what the proxy in front sent and
- * keep its Proto and Host. Untrusted (the default): replace them, since a client can forge them.
+ * Set X-Forwarded-For, -Proto and -Host. From a trusted peer: append to what the proxy in front
+ * sent and keep its Proto and Host. Otherwise (the default): replace them, since a client can
+ * forge them.
  */
-export function setForwardedHeaders(req: IncomingMessage, trustProxy: boolean, peer = peerAddress(req)): void {
+export function setForwardedHeaders(req: IncomingMessage, peerTrusted: boolean, peer = peerAddress(req)): void {
   const headers = req.headers;
   const forwardedFor = headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = trustProxy && forwardedFor ? `${forwardedFor}, ${peer}` : peer;
-  if (!trustProxy || !headers['x-forwarded-proto']) headers['x-forwarded-proto'] = requestProtocol(req, false);
-  if (!trustProxy || !headers['x-forwarded-host']) {
+  headers['x-forwarded-for'] = peerTrusted && forwardedFor ? `${forwardedFor}, ${peer}` : peer;
+  if (!peerTrusted || !headers['x-forwarded-proto']) headers['x-forwarded-proto'] = requestProtocol(req, false);
+  if (!peerTrusted || !headers['x-forwarded-host']) {
     if (headers.host) headers['x-forwarded-host'] = headers.host;
     else delete headers['x-forwarded-host'];
   }
 }
 
 const RESPONSE_HOP_BY_HOP = new Set([...HOP_BY_HOP, 'transfer-encoding']);
-/** Name lengths worth lowercasing for a look-up: the hop-by-hop names', and content-length's. */
-const INTERESTING_LENGTHS = new Set([...RESPONSE_HOP_BY_HOP, 'content-length'].map((name) => name.length));
+/** Headers that name the server's origin or paths, which the client must see as its own (passes/origin.ts). */
+const ORIGIN_BOUND = new Set(['location', 'content-location', 'set-cookie']);
+/** Name lengths worth lowercasing for a look-up: the hop-by-hop names', content-length's and the origin-bound ones'. */
+const INTERESTING_LENGTHS = new Set([...RESPONSE_HOP_BY_HOP, 'content-length', ...ORIGIN_BOUND].map((name) => name.length));
 
 export interface ResponseHead {
   /** Flat [name, value, …] for `res.writeHead`. */
   headers: string[];
   /** The server's Content-Length, or -1 when it sent none. */
   contentLength: number;
+  /** Positions (of names) in `headers` of Location, Content-Location and Set-Cookie, the ones origin rewriting looks at. */
+  originBound: number[] | undefined;
 }
 
 /**
@@ -97,20 +92,26 @@ export function responseHead(rawHeaders: readonly string[], extra?: readonly str
   const headers: string[] = [];
   let contentLength = -1;
   let named: string | undefined;
+  let originBound: number[] | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     if (INTERESTING_LENGTHS.has(name.length)) {
       const lower = name.toLowerCase();
       if (lower === 'content-length') contentLength = Number(rawHeaders[i + 1]) || 0;
       else if (lower === 'connection') named = namedInConnection(rawHeaders[i + 1]!);
+      else if (ORIGIN_BOUND.has(lower)) (originBound ??= []).push(headers.length);
       if (RESPONSE_HOP_BY_HOP.has(lower)) continue;
     }
     headers.push(name, rawHeaders[i + 1]!);
   }
-  // rare: headers the server named in Connection are hop-by-hop too
-  if (named !== undefined) dropNamed(headers, named);
+  // rare: headers the server named in Connection are hop-by-hop too (positions then move: look again)
+  if (named !== undefined) {
+    dropNamed(headers, named);
+    originBound = undefined;
+    for (let i = 0; i < headers.length; i += 2) if (ORIGIN_BOUND.has(headers[i]!.toLowerCase())) (originBound ??= []).push(i);
+  }
   if (extra) headers.push(...extra);
-  return { headers, contentLength };
+  return { headers, contentLength, originBound };
 }
 
 /** The header names a Connection value lists, or undefined for the usual bare `keep-alive` or `close`. */

@@ -1,6 +1,7 @@
 import http, { type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Server } from '../pool/server.js';
+import { serverOrigins } from './passes/origin.js';
 
 /** How to open a request to one server: worked out once per server, used for every request. */
 export interface Upstream {
@@ -15,12 +16,15 @@ export interface Upstream {
   readonly basePath: string;
   /** The Host header to send with `changeOrigin`; undefined keeps the client's. */
   readonly hostHeader: string | undefined;
+  /** The origins the server may name itself by in a Location (see passes/origin.ts). */
+  readonly origins: readonly string[];
 }
 
 export function upstreamOf(server: Server, agent: http.Agent, freshAgent: http.Agent, changeOrigin: boolean): Upstream {
   const { protocol, hostname, port, path } = server.target;
   const defaultPort = protocol === 'https:' ? '443' : '80';
   const host = hostname.includes(':') ? `[${hostname}]` : hostname;
+  const hostHeader = changeOrigin ? (port === defaultPort ? host : `${host}:${port}`) : undefined;
   return {
     request: protocol === 'https:' ? https.request : http.request,
     protocol,
@@ -29,7 +33,8 @@ export function upstreamOf(server: Server, agent: http.Agent, freshAgent: http.A
     agent,
     freshAgent,
     basePath: path,
-    hostHeader: changeOrigin ? (port === defaultPort ? host : `${host}:${port}`) : undefined,
+    hostHeader,
+    origins: serverOrigins(server.target, hostHeader),
   };
 }
 

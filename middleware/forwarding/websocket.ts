@@ -9,7 +9,8 @@ import type { Server } from '../pool/server.js';
 import type { RouteMatch } from '../routing/routes.js';
 import type { Outcome } from '../stats/server-stats.js';
 import type { Forwarder } from './forwarder.js';
-import { clientAddress, dropHopByHopRequestHeaders, setForwardedHeaders } from './headers.js';
+import { dropHopByHopRequestHeaders, peerAddress, requestProtocol, setForwardedHeaders } from './headers.js';
+import { clientAddressOf, type Trust } from './trust.js';
 import type { LoopGuard } from './loop.js';
 
 /** One WebSocket (or other Upgrade) tunnel, from the pick until both sides are closed. */
@@ -29,7 +30,7 @@ type TunnelOptions = httpProxy.ServerOptions & { tunnel: Tunnel };
 
 export interface TunnelsOptions {
   affinity: Affinity | undefined;
-  trustProxy: boolean;
+  trust: Trust;
   loop: LoopGuard;
   logger: SafeLogger;
 }
@@ -62,17 +63,19 @@ export class Tunnels {
   }
 
   open(pool: Pool, match: RouteMatch, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const { affinity, trustProxy, loop } = this.#options;
+    const { affinity, trust, loop } = this.#options;
     if (loop.looped(req.headers.via)) return this.refuse(socket, 508, 'Loop Detected');
     const now = Date.now();
-    const context = { clientAddress: clientAddress(req, trustProxy), method: req.method ?? 'GET', path: match.path, headers: req.headers, now };
+    const peer = peerAddress(req);
+    const peerTrusted = trust(peer, 0);
+    const context = { clientAddress: clientAddressOf(req, trust, peer), method: req.method ?? 'GET', path: match.path, headers: req.headers, now };
     const found = pool.config.sticky ? affinity?.lookup(req, pool, now) : undefined;
     const go = (pinning: Pinning | undefined): void => {
       if (socket.destroyed) return;
       const pinned = pinning?.server;
       const choice = pinned && pool.acceptsPinned(pinned, Date.now()) ? pinned : pool.choose(context);
       if (choice === undefined || choice === 'full') return this.refuse(socket, 503, 'Service Unavailable', `Retry-After: ${pool.config.retryAfterS}\r\n`);
-      const setCookie = pool.config.sticky ? affinity?.pin(req, pool, choice, pinning, now) : undefined;
+      const setCookie = pool.config.sticky ? affinity?.pin(req, pool, choice, pinning, now, requestProtocol(req, peerTrusted) === 'https') : undefined;
       req.url = match.upstreamUrl;
       dropHopByHopButUpgrade(req);
       if (affinity && pool.config.sticky) {
@@ -80,7 +83,7 @@ export class Tunnels {
         if (cookie === undefined) delete req.headers.cookie;
         else req.headers.cookie = cookie;
       }
-      setForwardedHeaders(req, trustProxy);
+      setForwardedHeaders(req, peerTrusted, peer);
       req.headers.via = loop.via(req.headers.via);
       this.#tunnel(pool, choice, req, socket, head, setCookie);
     };

@@ -1,6 +1,9 @@
 import type { AffinityStore } from '../affinity/store.js';
 import type { Algorithm, AlgorithmName } from '../algorithms/algorithm.js';
 import type { ControlStore } from '../control/store.js';
+import type { IncomingMessage } from 'node:http';
+import type { Trust } from '../forwarding/trust.js';
+import type { Hooks } from '../hooks.js';
 import type { SafeLogger } from '../logger.js';
 import type { CustomCheck, HeaderMatch, PassiveHealthOptions, PoolStickyOptions, TimeoutOptions, TlsOptions } from './types.js';
 
@@ -51,6 +54,7 @@ export interface PoolConfig {
   changeOrigin: boolean;
   tls: TlsOptions;
   retryAfterS: number;
+  rewriteOrigin: boolean;
 }
 
 export interface RouteConfig {
@@ -61,6 +65,19 @@ export interface RouteConfig {
   cookie: Array<[string, HeaderMatch]>;
   methods: string[] | undefined;
   stripPrefix: string | undefined;
+  /** The path (with query) sent upstream, from the one after stripPrefix. */
+  rewrite: ((path: string, req: IncomingMessage) => string) | undefined;
+  /** The balancer's hooks, then this route's, grouped by kind. */
+  hooks: RouteHooks;
+  /** Position in `routes`, for records and logs. */
+  index: number;
+}
+
+export interface RouteHooks {
+  request: ReadonlyArray<NonNullable<Hooks['request']>>;
+  response: ReadonlyArray<NonNullable<Hooks['response']>>;
+  error: ReadonlyArray<NonNullable<Hooks['error']>>;
+  finish: ReadonlyArray<NonNullable<Hooks['finish']>>;
 }
 
 export interface StickyConfig {
@@ -81,8 +98,10 @@ export interface BalancerConfig {
   pools: PoolConfig[];
   routes: RouteConfig[];
   sticky: StickyConfig | null;
-  trustProxy: boolean;
+  /** null: follow the host app's own setting where it has one, else trust nothing. */
+  trustProxy: Trust | null;
   caseSensitive: boolean;
+  requestId: { header: string; generate: () => string } | null;
   maxBufferedBytes: number;
   control: ControlConfig;
   logger: SafeLogger;

@@ -1,24 +1,26 @@
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { compileTrust, type Trust, type TrustProxy } from '../forwarding/trust.js';
 import { ConfigError } from '../errors.js';
 import { consoleLogger, safeLogger, type Logger } from '../logger.js';
 import { describe, knownKeys, oneOf, optionalBoolean, optionalNumber, plainObject, requiredString, type Plain } from '../validate.js';
 import type { BalancerConfig, ControlConfig, StickyConfig } from './config.js';
 import { DEFAULTS } from './defaults.js';
 import { normalizePool } from './pool.js';
-import { normalizeRoutes } from './routes.js';
+import { normalizeHooks, normalizeRoutes } from './routes.js';
 import type { AffinityStore } from '../affinity/store.js';
 import type { ControlStore } from '../control/store.js';
 
 /** Turn user options into a frozen, fully defaulted config, or throw a ConfigError naming the path. */
 export function normalizeOptions(input: unknown): BalancerConfig {
   const options = plainObject(input, 'options', "{ pools: { api: { servers: [{ id: 'a', url: 'http://127.0.0.1:4001' }] } } }");
-  knownKeys(options, '', ['pools', 'routes', 'sticky', 'trustProxy', 'caseSensitive', 'maxBufferedBytes', 'control', 'logger', 'logStyle']);
+  knownKeys(options, '', ['pools', 'routes', 'sticky', 'trustProxy', 'caseSensitive', 'maxBufferedBytes', 'control', 'hooks', 'requestId', 'logger', 'logStyle']);
   const poolsIn = plainObject(options.pools, 'pools', "{ api: { servers: [...] } }");
   const names = Object.keys(poolsIn);
   if (names.length === 0) throw new ConfigError('pools', 'expected at least one pool');
   const pools = names.map((name) => normalizePool(name, poolsIn[name]));
-  const routes = normalizeRoutes(options.routes, names);
+  const hooks = options.hooks === undefined ? [] : [normalizeHooks(options.hooks, 'hooks')];
+  const routes = normalizeRoutes(options.routes, names, hooks);
   const anySticky = pools.some((pool) => pool.sticky);
   const logger = options.logger === undefined ? consoleLogger : checkLogger(options.logger);
   const logStyle = options.logStyle === undefined ? undefined : oneOf(options.logStyle, 'logStyle', ['message-first', 'object-first'] as const, 'message-first');
@@ -26,7 +28,8 @@ export function normalizeOptions(input: unknown): BalancerConfig {
     pools,
     routes,
     sticky: anySticky || options.sticky !== undefined ? normalizeSticky(options.sticky, anySticky) : null,
-    trustProxy: optionalBoolean(options.trustProxy, 'trustProxy', false),
+    trustProxy: options.trustProxy === undefined ? null : normalizeTrust(options.trustProxy),
+    requestId: normalizeRequestId(options.requestId),
     caseSensitive: optionalBoolean(options.caseSensitive, 'caseSensitive', false),
     maxBufferedBytes: optionalNumber(options.maxBufferedBytes, 'maxBufferedBytes', DEFAULTS.maxBufferedBytes, { integer: true }),
     control: normalizeControl(options.control),
@@ -72,6 +75,27 @@ function normalizeControl(input: unknown): ControlConfig {
     instanceId,
     seed: oneOf(control.seed, 'control.seed', ['if-empty', 'replace'] as const, 'if-empty'),
   };
+}
+
+function normalizeTrust(value: unknown): Trust {
+  const valid = typeof value === 'boolean' || typeof value === 'function' || (typeof value === 'number' && Number.isInteger(value) && value >= 0)
+    || typeof value === 'string' || (Array.isArray(value) && value.every((entry) => typeof entry === 'string'));
+  if (!valid) throw new ConfigError('trustProxy', `expected what Express's "trust proxy" takes: true, false, a hop count, addresses or subnets like 'loopback, 10.0.0.0/8', or a function (address, hop) => boolean; got ${describe(value)}`);
+  try {
+    return compileTrust(value as TrustProxy);
+  } catch (error) {
+    throw new ConfigError('trustProxy', `expected addresses or subnets like 'loopback, 10.0.0.0/8': ${(error as Error).message}`);
+  }
+}
+
+function normalizeRequestId(value: unknown): BalancerConfig['requestId'] {
+  if (value === false) return null;
+  const options = plainObject(value ?? {}, 'requestId', "{ header: 'x-request-id' }");
+  knownKeys(options, 'requestId', ['header', 'generate']);
+  const header = options.header === undefined ? 'x-request-id' : requiredString(options.header, 'requestId.header', "'x-request-id'").toLowerCase();
+  if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(header)) throw new ConfigError('requestId.header', `expected a header name, got ${describe(header)}`);
+  if (options.generate !== undefined && typeof options.generate !== 'function') throw new ConfigError('requestId.generate', `expected a function returning a string, got ${describe(options.generate)}`);
+  return { header, generate: (options.generate as (() => string) | undefined) ?? randomUUID };
 }
 
 /** Host, process and a random suffix: unique across restarts, readable in the fleet view. */

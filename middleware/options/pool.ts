@@ -12,7 +12,7 @@ const LABEL = /^[^\x00-\x1f\x7f]{1,128}$/;
 
 const POOL_KEYS = [
   'servers', 'algorithm', 'healthCheck', 'passiveHealth', 'slowStartMs', 'drainTimeoutMs', 'sticky',
-  'timeouts', 'retries', 'maxConnections', 'queue', 'maxSockets', 'idleSocketMs', 'changeOrigin', 'tls', 'retryAfterS',
+  'timeouts', 'retries', 'maxConnections', 'queue', 'maxSockets', 'idleSocketMs', 'changeOrigin', 'tls', 'retryAfterS', 'rewriteOrigin',
 ];
 
 export function normalizePool(name: string, input: unknown): PoolConfig {
@@ -55,6 +55,7 @@ export function normalizePool(name: string, input: unknown): PoolConfig {
     changeOrigin: optionalBoolean(pool.changeOrigin, `${path}.changeOrigin`, false),
     tls: normalizeTls(pool.tls, `${path}.tls`),
     retryAfterS: optionalNumber(pool.retryAfterS, `${path}.retryAfterS`, DEFAULTS.retryAfterS, { integer: true }),
+    rewriteOrigin: optionalBoolean(pool.rewriteOrigin, `${path}.rewriteOrigin`, true),
   };
 }
 

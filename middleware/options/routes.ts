@@ -1,20 +1,22 @@
 import { ConfigError } from '../errors.js';
 import { describe, knownKeys, plainObject, requiredString } from '../validate.js';
-import type { RouteConfig } from './config.js';
+import type { IncomingMessage } from 'node:http';
+import type { Hooks } from '../hooks.js';
+import type { RouteConfig, RouteHooks } from './config.js';
 import type { HeaderMatch } from './types.js';
 
-export function normalizeRoutes(input: unknown, pools: string[]): RouteConfig[] {
+export function normalizeRoutes(input: unknown, pools: string[], hooks: readonly Hooks[]): RouteConfig[] {
   if (input === undefined) {
-    if (pools.length === 1) return [{ pool: pools[0]!, path: '/', host: undefined, header: [], cookie: [], methods: undefined, stripPrefix: undefined }];
+    if (pools.length === 1) return [{ pool: pools[0]!, path: '/', host: undefined, header: [], cookie: [], methods: undefined, stripPrefix: undefined, rewrite: undefined, hooks: groupHooks(hooks), index: 0 }];
     throw new ConfigError('routes', `expected routes to choose among ${pools.length} pools, like [{ path: '/api', pool: '${pools[0]}' }]`);
   }
   if (!Array.isArray(input)) throw new ConfigError('routes', `expected an array of routes, got ${describe(input)}`);
-  return input.map((route, i) => normalizeRoute(route, `routes[${i}]`, pools));
+  return input.map((route, i) => normalizeRoute(route, `routes[${i}]`, pools, hooks, i));
 }
 
-function normalizeRoute(input: unknown, path: string, pools: string[]): RouteConfig {
+function normalizeRoute(input: unknown, path: string, pools: string[], hooks: readonly Hooks[], index: number): RouteConfig {
   const route = plainObject(input, path, "{ path: '/api', pool: 'api' }");
-  knownKeys(route, path, ['pool', 'path', 'host', 'header', 'cookie', 'method', 'stripPrefix']);
+  knownKeys(route, path, ['pool', 'path', 'host', 'header', 'cookie', 'method', 'stripPrefix', 'rewrite', 'hooks']);
   const pool = requiredString(route.pool, `${path}.pool`, `'${pools[0]}'`);
   if (!pools.includes(pool)) throw new ConfigError(`${path}.pool`, `unknown pool "${pool}"; pools are ${pools.map((p) => `"${p}"`).join(', ')}`);
   return {
@@ -25,7 +27,53 @@ function normalizeRoute(input: unknown, path: string, pools: string[]): RouteCon
     cookie: matchPairs(route.cookie, `${path}.cookie`, (name) => name),
     methods: route.method === undefined ? undefined : methods(route.method, `${path}.method`),
     stripPrefix: route.stripPrefix === undefined ? undefined : routePath(route.stripPrefix, `${path}.stripPrefix`),
+    rewrite: route.rewrite === undefined ? undefined : normalizeRewrite(route.rewrite, `${path}.rewrite`),
+    hooks: groupHooks(route.hooks === undefined ? hooks : [...hooks, normalizeHooks(route.hooks, `${path}.hooks`)]),
+    index,
   };
+}
+
+/** HPM's pathRewrite: patterns tried in order, each applied once; or the user's own function. */
+function normalizeRewrite(value: unknown, path: string): (url: string, req: IncomingMessage) => string {
+  if (typeof value === 'function') return value as (url: string, req: IncomingMessage) => string;
+  const map = plainObject(value, path, "{ '^/v1/': '/v2/' } or (path, req) => path");
+  const rules = Object.entries(map).map(([pattern, replacement]) => {
+    if (typeof replacement !== 'string') throw new ConfigError(`${path}.${pattern}`, `expected a replacement string, got ${describe(replacement)}`);
+    try {
+      return [new RegExp(pattern), replacement] as const;
+    } catch (error) {
+      throw new ConfigError(`${path}.${pattern}`, `expected a regular expression: ${(error as Error).message}`);
+    }
+  });
+  return (url) => {
+    let rewritten = url;
+    for (const [pattern, replacement] of rules) rewritten = rewritten.replace(pattern, replacement);
+    return rewritten.startsWith('/') ? rewritten : `/${rewritten}`;
+  };
+}
+
+const HOOK_NAMES = ['request', 'response', 'error', 'finish'] as const;
+
+/** Each kind's hooks in order, bound to their objects, so the request path only walks arrays (usually empty). */
+function groupHooks(list: readonly Hooks[]): RouteHooks {
+  const bound = <K extends (typeof HOOK_NAMES)[number]>(name: K): RouteHooks[K] => {
+    const found: Array<(...args: never[]) => unknown> = [];
+    for (const hooks of list) {
+      const hook = hooks[name] as ((...args: never[]) => unknown) | undefined;
+      if (hook) found.push(hook.bind(hooks));
+    }
+    return found as unknown as RouteHooks[K];
+  };
+  return { request: bound('request'), response: bound('response'), error: bound('error'), finish: bound('finish') };
+}
+
+export function normalizeHooks(value: unknown, path: string): Hooks {
+  const hooks = plainObject(value, path, '{ request({ headers }) { headers["x-tenant"] = "acme"; } }');
+  knownKeys(hooks, path, [...HOOK_NAMES]);
+  for (const name of HOOK_NAMES) {
+    if (hooks[name] !== undefined && typeof hooks[name] !== 'function') throw new ConfigError(`${path}.${name}`, `expected a function, got ${describe(hooks[name])}`);
+  }
+  return hooks as Hooks;
 }
 
 function routePath(value: unknown, path: string): string {

@@ -1,6 +1,9 @@
 import type { AffinityStore } from '../affinity/store.js';
 import type { Algorithm, AlgorithmName } from '../algorithms/algorithm.js';
 import type { ControlStore } from '../control/store.js';
+import type { IncomingMessage } from 'node:http';
+import type { TrustProxy } from '../forwarding/trust.js';
+import type { Hooks } from '../hooks.js';
 import type { Logger, LogStyle } from '../logger.js';
 
 /** What users write. Every default is in `defaults.ts`, with its reason. */
@@ -112,6 +115,12 @@ export interface PoolOptions {
   tls?: TlsOptions;
   /** Seconds in the `Retry-After` header of a 503. */
   retryAfterS?: number;
+  /**
+   * Rewrite `Location`, `Content-Location` and `Set-Cookie` `Domain`/`Path` from the server's
+   * address and base path to what the client sees (NGINX's `proxy_redirect default`,
+   * http-proxy's `autoRewrite` and `cookieDomainRewrite`). Default true.
+   */
+  rewriteOrigin?: boolean;
 }
 
 export type HeaderMatch = string | RegExp;
@@ -127,6 +136,22 @@ export interface RouteOptions {
   method?: string | string[];
   /** Removed from the front of the path sent upstream. */
   stripPrefix?: string;
+  /**
+   * Rewrite the path (with its query) sent upstream, after `stripPrefix`: patterns to
+   * replacements, applied in order (`{ '^/v1/': '/v2/' }`, as HPM's `pathRewrite`), or a function.
+   */
+  rewrite?: PathRewrite;
+  /** This route's own hooks, run after the balancer's. */
+  hooks?: Hooks;
+}
+
+export type PathRewrite = Record<string, string> | ((path: string, req: IncomingMessage) => string);
+
+export interface RequestIdOptions {
+  /** Default `x-request-id`. */
+  header?: string;
+  /** Makes an id when the request brings none (or an untrusted one). Default `crypto.randomUUID`. */
+  generate?: () => string;
 }
 
 export interface StickyOptions {
@@ -156,13 +181,21 @@ export interface BalancerOptions {
   /** First match wins. Without routes, a balancer with one pool sends it every request. */
   routes?: RouteOptions[];
   sticky?: StickyOptions;
-  /** Keep and append to incoming X-Forwarded-* headers, and hash their client address. Default false. */
-  trustProxy?: boolean;
+  /**
+   * Which proxies in front to believe about the client (X-Forwarded-*): what Express's `trust
+   * proxy` accepts. Default: under `express()` the app's own `trust proxy` setting, under `koa()`
+   * the app's `proxy` flag, else nothing.
+   */
+  trustProxy?: TrustProxy;
   /** Match route paths case-sensitively. Default false, as Express does. */
   caseSensitive?: boolean;
   /** Request bodies held in memory at once for retries, across all requests; past it, requests stream and are not retried. */
   maxBufferedBytes?: number;
   control?: ControlOptions;
+  /** Hooks for every route; a route's own `hooks` run after these. */
+  hooks?: Hooks;
+  /** Keep a trusted incoming `X-Request-Id` or make one, send it upstream and back. `false` turns it off. */
+  requestId?: RequestIdOptions | false;
   logger?: Logger;
   /** How `logger` takes arguments; detected (pino-like loggers are object-first). */
   logStyle?: LogStyle;

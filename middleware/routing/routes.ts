@@ -8,8 +8,12 @@ export interface RouteMatch {
   pool: string;
   /** The normalised path the route was matched on. */
   path: string;
-  /** What goes upstream: the normalised path after `stripPrefix`, with the original query. */
+  /** What goes upstream: the normalised path after `stripPrefix`, with the original query (before `rewrite`). */
   upstreamUrl: string;
+  /** The route that matched: its rewrite, hooks and position. */
+  route: RouteConfig;
+  /** The prefix `stripPrefix` took off this path ('' when none): clients see the server's paths under it. */
+  stripped: string;
 }
 
 type Check = (req: IncomingMessage, facts: RequestFacts) => boolean;
@@ -31,6 +35,7 @@ class RequestFacts {
 }
 
 interface CompiledRoute {
+  config: RouteConfig;
   pool: string;
   prefix: string;
   stripPrefix: string | undefined;
@@ -41,6 +46,7 @@ interface CompiledRoute {
 export function compileRoutes(routes: readonly RouteConfig[], { caseSensitive }: { caseSensitive: boolean }) {
   const fold = (text: string) => (caseSensitive ? text : text.toLowerCase());
   const compiled: CompiledRoute[] = routes.map((route) => ({
+    config: route,
     pool: route.pool,
     prefix: fold(route.path),
     stripPrefix: route.stripPrefix === undefined ? undefined : fold(route.stripPrefix),
@@ -61,7 +67,9 @@ export function compileRoutes(routes: readonly RouteConfig[], { caseSensitive }:
         if (!route.checks.every((check) => check(req, known))) continue;
       }
       const query = q === -1 ? '' : url.slice(q);
-      return { pool: route.pool, path, upstreamUrl: upstreamPath(path, comparable, route.stripPrefix) + query };
+      const upstream = upstreamPath(path, comparable, route.stripPrefix);
+      const stripped = upstream === path ? '' : path.slice(0, path.length - (upstream === '/' && !path.endsWith('/') ? 0 : upstream.length));
+      return { pool: route.pool, path, upstreamUrl: upstream + query, route: route.config, stripped };
     }
     return undefined;
   };

@@ -114,9 +114,9 @@ for (const flavour of FLAVOURS) {
       expect(res.headers['x-backend']).to.equal('web-1');
     });
 
-    it('passes every Set-Cookie a server sends', async () => {
+    it('passes every Set-Cookie a server sends, its Path under the prefix the route strips', async () => {
       const res = await send(host.url, '/static/x');
-      expect(res.headers['set-cookie']).to.deep.equal(['a=1; Path=/', 'b=2; Path=/']);
+      expect(res.headers['set-cookie']).to.deep.equal(['a=1; Path=/static', 'b=2; Path=/static']);
     });
 
     it('streams a large request body whole', async () => {

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { rewriteLocation, rewriteSetCookie, type OriginRewrite } from './origin.js';
 
 /** Why a response head cannot be relayed, or undefined when it can. */
 export function badStatus(status: number | undefined): string | undefined {
@@ -14,4 +15,15 @@ export function badStatus(status: number | undefined): string | undefined {
 export function safeReason(status: number, message: string | undefined): string | undefined {
   if (message === undefined || /^[\t\x20-\x7e\x80-\xff]*$/.test(message)) return message;
   return STATUS_CODES[status] ?? '';
+}
+
+/**
+ * Rewrite the origin-bound headers (Location, Content-Location, Set-Cookie) in place, from the
+ * server's address and base path to the client's (see origin.ts). `at` holds their positions.
+ */
+export function rewriteOriginBound(headers: string[], at: readonly number[], rewrite: OriginRewrite): void {
+  for (const i of at) {
+    const value = headers[i + 1]!;
+    headers[i + 1] = headers[i]!.length === 10 ? rewriteSetCookie(value, rewrite) : rewriteLocation(value, rewrite);
+  }
 }

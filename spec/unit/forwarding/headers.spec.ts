@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { clientAddress, dropHopByHopRequestHeaders, requestProtocol, responseHead, setForwardedHeaders } from '../../../middleware/forwarding/headers.js';
+import { dropHopByHopRequestHeaders, requestProtocol, responseHead, setForwardedHeaders } from '../../../middleware/forwarding/headers.js';
+import { clientAddressOf, compileTrust, TRUST_NOTHING } from '../../../middleware/forwarding/trust.js';
 
 function request(headers: IncomingHttpHeaders, remoteAddress = '::ffff:192.0.2.10', encrypted = false): IncomingMessage {
   return { headers, socket: { remoteAddress, encrypted } } as unknown as IncomingMessage;
@@ -18,7 +19,10 @@ describe('forwarding/headers', () => {
     expect(responseHead(raw, ['Set-Cookie', 'sy=x'])).to.deep.equal({
       headers: ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Set-Cookie', 'sy=x'],
       contentLength: -1,
+      // the server's own Set-Cookie, not ours, may need its Domain and Path rewritten
+      originBound: [2, 4],
     });
+    expect(responseHead(['Location', 'http://10.0.0.1/x', 'ETag', '"x"']).originBound).to.deep.equal([0]);
     expect(responseHead(['Content-Length', '42', 'ETag', '"x"']).contentLength).to.equal(42);
   });
 
@@ -43,8 +47,11 @@ describe('forwarding/headers', () => {
 
   it('takes the client address and protocol from trusted headers only', () => {
     const req = request({ 'x-forwarded-for': '203.0.113.1, 10.0.0.1', 'x-forwarded-proto': 'https' });
-    expect(clientAddress(req, true)).to.equal('203.0.113.1');
-    expect(clientAddress(req, false)).to.equal('192.0.2.10');
+    expect(clientAddressOf(req, compileTrust(true), '192.0.2.10')).to.equal('203.0.113.1');
+    expect(clientAddressOf(req, TRUST_NOTHING, '192.0.2.10')).to.equal('192.0.2.10');
+    // one hop trusted: the proxy at the peer, so the client is the last address it added
+    expect(clientAddressOf(req, compileTrust(1), '192.0.2.10')).to.equal('10.0.0.1');
+    expect(clientAddressOf(req, compileTrust('192.0.2.0/24, 10.0.0.0/8'), '192.0.2.10')).to.equal('203.0.113.1');
     expect(requestProtocol(req, true)).to.equal('https');
     expect(requestProtocol(req, false)).to.equal('http');
     expect(requestProtocol(request({}, '::1', true), false)).to.equal('https');
