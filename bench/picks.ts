@@ -1,22 +1,19 @@
 /**
  * `npm run bench:picks`: what one pick costs each built-in algorithm at 10 to 10,000 servers,
  * what a retry pick (one server excluded) adds, and what update() costs, off the request path.
- * Then the two consistent-hash tables side by side: build time and keys moved on removal.
+ * Then consistent-hash's ring alone: build time and keys moved on removing one server.
  * Prints Markdown. Medians of several runs; about half a minute in all.
  */
 import os from 'node:os';
 import type { Algorithm, Candidate, PickContext } from '../middleware/algorithms/algorithm.js';
-import { ConsistentHash } from '../middleware/algorithms/consistent-hash.js';
 import { hash32 } from '../middleware/algorithms/hash.js';
-import type { HashTableBuilder } from '../middleware/algorithms/hash-table.js';
 import { ALGORITHMS } from '../middleware/algorithms/index.js';
-import { buildMaglev } from '../middleware/algorithms/maglev.js';
 import { buildRing } from '../middleware/algorithms/ring.js';
 import { viewOf } from '../middleware/algorithms/view.js';
 
 const SIZES = [10, 100, 1_000, 10_000];
-const RUNS = 5;
-const PICKS_PER_RUN = 100_000;
+const RUNS = 7;
+const PICKS_PER_RUN = 200_000;
 /** Requests held open at once: load-aware algorithms see moving `active` counts. */
 const IN_FLIGHT = 64;
 const KEYS = 4_096;
@@ -40,12 +37,9 @@ const VARIANTS: Variant[] = [
   { label: 'weighted-round-robin', create: () => ALGORITHMS['weighted-round-robin']() },
   { label: 'least-connections', create: () => ALGORITHMS['least-connections']() },
   { label: 'p2c', create: () => ALGORITHMS.p2c() },
-  { label: 'consistent-hash (ring)', create: () => new ConsistentHash({ table: buildRing }) },
-  { label: 'consistent-hash (maglev)', create: () => new ConsistentHash({ table: buildMaglev }) },
-  { label: 'ip-hash (ring)', create: () => ALGORITHMS['ip-hash']() },
+  { label: 'consistent-hash', create: () => ALGORITHMS['consistent-hash']() },
+  { label: 'ip-hash', create: () => ALGORITHMS['ip-hash']() },
 ];
-
-const TABLES: Array<[string, HashTableBuilder]> = [['ring', buildRing], ['maglev', buildMaglev]];
 
 /** Mutable so that one context per key can carry a reused exclusion set. */
 interface BenchContext {
@@ -143,39 +137,38 @@ function measure(variant: Variant, count: number): Row {
 }
 
 interface Remap {
-  table: string;
   servers: number;
   buildMs: number;
-  entries: number;
+  points: number;
   moved: number;
   /** The removed server's share of the weight: what an ideal table moves. */
   ideal: number;
   movedFromOthers: number;
 }
 
-function remap(name: string, build: HashTableBuilder, count: number): Remap {
+function remap(count: number): Remap {
   const ids = members(count).map((server) => server.id);
   const weights = Float64Array.from(members(count), (server) => server.weight);
   const builds: number[] = [];
-  let table = build(ids, weights);
-  build(ids, weights);
-  for (let run = 0; run < RUNS; run++) builds.push(timeMs(() => (table = build(ids, weights))));
+  let ring = buildRing(ids, weights);
+  buildRing(ids, weights);
+  for (let run = 0; run < RUNS; run++) builds.push(timeMs(() => (ring = buildRing(ids, weights))));
   const gone = count >> 1;
   const restIds = ids.filter((_, i) => i !== gone);
   const restWeights = weights.filter((_, i) => i !== gone);
-  const after = build(restIds, restWeights);
+  const after = buildRing(restIds, restWeights);
   let moved = 0;
   let movedFromOthers = 0;
   for (let k = 0; k < REMAP_KEYS; k++) {
     const hash = hash32(`key-${k}`);
-    const before = ids[table.owners[table.start(hash)]!];
+    const before = ids[ring.owners[ring.start(hash)]!];
     const now = restIds[after.owners[after.start(hash)]!];
     if (before === now) continue;
     moved++;
     if (before !== ids[gone]) movedFromOthers++;
   }
   const ideal = weights[gone]! / weights.reduce((sum, weight) => sum + weight, 0);
-  return { table: name, servers: count, buildMs: median(builds), entries: table.owners.length, moved: moved / REMAP_KEYS, ideal, movedFromOthers: movedFromOthers / REMAP_KEYS };
+  return { servers: count, buildMs: median(builds), points: ring.points.length, moved: moved / REMAP_KEYS, ideal, movedFromOthers: movedFromOthers / REMAP_KEYS };
 }
 
 function markdownTable(headers: string[], rows: string[][]): string {
@@ -204,13 +197,11 @@ function main(): void {
   console.log('\npick ns: one pick plus its acquired() and a released(); retry pick ns: what a second pick excluding the first adds.\n');
   const remaps: string[][] = [];
   for (const count of SIZES) {
-    for (const [name, build] of TABLES) {
-      const result = remap(name, build, count);
-      remaps.push([result.table, result.servers.toLocaleString('en'), fixed(result.buildMs, 2), result.entries.toLocaleString('en'), `${fixed(result.moved * 100, 3)}%`, `${fixed(result.ideal * 100, 3)}%`, `${fixed(result.movedFromOthers * 100, 3)}%`]);
-    }
+    const result = remap(count);
+    remaps.push([result.servers.toLocaleString('en'), fixed(result.buildMs, 2), result.points.toLocaleString('en'), `${fixed(result.moved * 100, 3)}%`, `${fixed(result.ideal * 100, 3)}%`, `${fixed(result.movedFromOthers * 100, 3)}%`]);
   }
-  console.log(markdownTable(['table', 'servers', 'build ms', 'entries', 'keys moved on removing 1', 'its weight share', 'moved from other servers'], remaps));
-  console.log(`\n${REMAP_KEYS.toLocaleString('en')} keys; the table built alone (no bookkeeping). Whole run: ${fixed(elapsedNs(started) / 1e9, 1)} s.`);
+  console.log(markdownTable(['servers', 'ring build ms', 'points', 'keys moved on removing 1', 'its weight share', 'moved from other servers'], remaps));
+  console.log(`\n${REMAP_KEYS.toLocaleString('en')} keys; the ring built alone (no bookkeeping). Whole run: ${fixed(elapsedNs(started) / 1e9, 1)} s.`);
 }
 
 main();

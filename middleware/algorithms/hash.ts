@@ -1,12 +1,6 @@
-/** FNV-1a's offset basis: the default seed. */
-const FNV_OFFSET = 0x811c9dc5;
-
-/**
- * FNV-1a over UTF-16 code units, then murmur3's finaliser so that near keys spread apart.
- * A different `seed` gives an independent hash of the same key (Maglev needs two).
- */
-export function hash32(key: string, seed = FNV_OFFSET): number {
-  let h = seed;
+/** FNV-1a over UTF-16 code units, then murmur3's finaliser so that near keys spread apart. */
+export function hash32(key: string): number {
+  let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193);

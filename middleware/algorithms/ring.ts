@@ -1,9 +1,19 @@
+import { MAX_WEIGHT } from './algorithm.js';
 import { hash32, mix32 } from './hash.js';
-import type { HashTable } from './hash-table.js';
 
-/** A ring's table: its sorted points too, for tests that check lookups against a scan. */
-export interface RingTable extends HashTable {
+/**
+ * A built ring as a lookup sees it: a key starts at `start(hash)` and walks `owners`
+ * forward, wrapping round; each owner is a member's index. `points` are the sorted points.
+ */
+export interface Ring {
   readonly points: Uint32Array;
+  readonly owners: Int32Array;
+  start(hash: number): number;
+}
+
+/** A member's weight as the ring uses it: bounded, so that no weight can blow the ring up. */
+export function ringWeight(weight: number): number {
+  return Number.isFinite(weight) && weight > 0 ? Math.min(weight, MAX_WEIGHT) : 0;
 }
 
 /** Points for the heaviest member: a member's share of keys is then within about 2% of its
@@ -20,16 +30,17 @@ const DIGIT_BITS = 11;
 const DIGITS = 1 << DIGIT_BITS;
 
 /**
- * A consistent-hash ring (ketama's): every member puts points on a circle of 2^32, a key
+ * A consistent-hash ring (ketama's): every member puts points on a circle of 2^32, and a key
  * goes to the first point at or after its hash (a prefix index, then a binary search of a
- * few points: O(1) in practice, O(log points) at worst). A member
- * gets `2048 * weight / maxWeight` points (at least one), scaled down when the total would
- * pass a fixed budget, so the ring's size follows the member count, never the weights'
- * magnitude. A member's points are a prefix of its own sequence: removing a member moves
- * only the keys on its points (while the budget does not bind; past it, the others' counts
- * may grow by one point each, moving about 1/points of the keys more).
+ * few points: O(1) in practice, O(log points) at worst). A member gets
+ * `2048 * weight / maxWeight` points (at least one), scaled down when the total would pass
+ * a fixed budget, so the ring's size follows the member count, never the weights' magnitude.
+ * A member's points are a prefix of its own sequence, so removing a member moves only the
+ * keys on its points, as long as the heaviest weight stays and the budget does not bind
+ * (past it, the others' counts may grow by a point each: about 1/points of the keys more).
+ * Built in O(points): the points are radix-sorted.
  */
-export function buildRing(ids: readonly string[], weights: Float64Array): RingTable {
+export function buildRing(ids: readonly string[], weights: Float64Array): Ring {
   let totalWeight = 0;
   let maxWeight = 0;
   for (const weight of weights) {

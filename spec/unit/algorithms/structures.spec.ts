@@ -83,10 +83,9 @@ describe('algorithms: structures', () => {
   });
 
   describe('hash32', () => {
-    it('is FNV-1a with murmur3\'s finaliser, unchanged, and seeds give independent hashes', () => {
+    it('is FNV-1a with murmur3\'s finaliser', () => {
       expect(hash32('')).to.equal(mix32(0x811c9dc5));
-      expect(hash32('a')).to.equal(hash32('a'));
-      expect(hash32('a', 1)).to.not.equal(hash32('a'));
+      expect(hash32('203.0.113.7')).to.equal(0x143e3986);
     });
 
     it('spreads near keys over the top bits', () => {
