@@ -25,8 +25,7 @@ const UNIFORM_TRIES = 8;
 export class PowerOfTwoChoices implements Algorithm {
   readonly name = 'p2c';
   readonly #random: () => number;
-  #eligible: readonly Candidate[] = [];
-  #seen: readonly Candidate[] | undefined;
+  #eligible: readonly Candidate[] | undefined;
   #table: AliasTable | undefined;
 
   constructor(options: AlgorithmOptions = {}) {
@@ -41,11 +40,10 @@ export class PowerOfTwoChoices implements Algorithm {
     if (!weights.some((weight) => weight > 0)) weights.fill(1);
     this.#table = eligible.length > 0 ? new AliasTable(weights) : undefined;
     this.#eligible = eligible;
-    this.#seen = eligible;
   }
 
   pick<S extends Candidate>(servers: readonly S[], context: PickContext): S | undefined {
-    if (servers !== this.#seen) this.update(viewOf(servers, servers, context.now));
+    if (servers !== this.#eligible) this.update(viewOf(servers, servers, context.now));
     const first = this.#draw(undefined, context.exclude, context.now);
     if (first === undefined) return undefined;
     const second = this.#draw(first, context.exclude, context.now);
@@ -57,7 +55,7 @@ export class PowerOfTwoChoices implements Algorithm {
   #draw(other: Candidate | undefined, exclude: ReadonlySet<Candidate> | undefined, now: number): Candidate | undefined {
     const servers = this.#eligible;
     const table = this.#table;
-    if (table === undefined) return undefined;
+    if (servers === undefined || table === undefined) return undefined;
     for (let tries = 0; tries < WEIGHTED_TRIES; tries++) {
       const server = servers[table.draw(this.#random())]!;
       if (server !== other && (exclude === undefined || !exclude.has(server))) return server;

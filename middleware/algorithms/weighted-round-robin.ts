@@ -27,8 +27,8 @@ const RANK_NUDGE = 2 ** -32;
  * the earliest deadline goes next, from a binary heap, O(log n) per pick. Servers entering
  * together are staggered by `(rank + 0.5) / count` of a turn, so equal weights alternate
  * and a heavy server's turns are spread between the light ones'. Weights 5,1,1 give
- * `a a a b a c a` then `a a a b a c a` again: at most four of a's turns in a row, as nginx's
- * `a a b a c a a` also has across its period boundary.
+ * `a a a b a a c`, over and over: never more than three of a's turns in a row, where nginx's
+ * `a a b a c a a` has four across its period boundary. Equal weights give `a b c a b c`.
  *
  * Slow start: the deadline is advanced by `1 / effectiveWeight(now)` at pick time, and an
  * update reschedules a server whose effective weight moved from its last turn. An excluded
