@@ -5,6 +5,12 @@ export function hash32(key: string): number {
     h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  return mix32(h);
+}
+
+/** murmur3's 32-bit finaliser: a bijection on 32-bit integers with full avalanche. */
+export function mix32(value: number): number {
+  let h = value | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
