@@ -116,7 +116,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       requestIdHeader: config.requestId?.header,
       maxBufferedBytes: config.maxBufferedBytes,
     });
-    this.#tunnels = new Tunnels(this.#forwarder, { affinity: this.#affinity, trust: config.trustProxy ?? TRUST_NOTHING, loop: this.#loop, logger: config.logger });
+    this.#tunnels = new Tunnels(this.#forwarder, { affinity: this.#affinity, trust: config.trustProxy ?? TRUST_NOTHING, loop: this.#loop, guard: this.#guard, logger: config.logger });
   }
 
   /** Listeners run guarded: one that throws is logged and the others still run. */
@@ -155,6 +155,11 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       body, Date.now(), performance.now(), options?.onError,
     );
     res.on('close', () => this.#closed(exchange));
+    const key = pool.config.hash.key;
+    if (key) {
+      const value = this.#guard.run(`pools.${pool.name}.hash.key`, () => key(req), undefined);
+      exchange.hashKey = typeof value === 'string' && value !== '' ? value : undefined;
+    }
     const found = pool.config.sticky ? this.#affinity?.lookup(req, pool, exchange.now) : undefined;
     if (found instanceof Promise) found.then((pinning) => this.#dispatch(exchange, pinning), () => this.#dispatch(exchange, undefined));
     else this.#dispatch(exchange, found);

@@ -47,6 +47,8 @@ export class Exchange implements PickContext, InFlight, Waiter {
   /** Under `express({ errors: 'next' })`: hand upstream errors to the app's error handler. */
   readonly onError: ((error: UpstreamError) => void) | undefined;
   requestId: string | undefined;
+  /** What consistent hashing keys on, when the pool names a key (else the client address). */
+  hashKey: string | undefined;
   /** Becomes `bytes` once a body is read for retries, `consumed` once it is sent. */
   body: BodyPlan;
   phase: Phase = 'lookup';

@@ -2,6 +2,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Affinity, Pinning } from '../affinity/affinity.js';
+import type { Guard } from '../guard.js';
 import type { SafeLogger } from '../logger.js';
 import { unlinked, type InFlight } from '../pool/in-flight.js';
 import type { Pool } from '../pool/pool.js';
@@ -32,6 +33,7 @@ export interface TunnelsOptions {
   affinity: Affinity | undefined;
   trust: Trust;
   loop: LoopGuard;
+  guard: Guard;
   logger: SafeLogger;
 }
 
@@ -68,7 +70,9 @@ export class Tunnels {
     const now = Date.now();
     const peer = peerAddress(req);
     const peerTrusted = trust(peer, 0);
-    const context = { clientAddress: clientAddressOf(req, trust, peer), method: req.method ?? 'GET', path: match.path, headers: req.headers, now };
+    const key = pool.config.hash.key;
+    const hashKey = key ? this.#options.guard.run(`pools.${pool.name}.hash.key`, () => key(req), undefined) : undefined;
+    const context = { clientAddress: clientAddressOf(req, trust, peer), method: req.method ?? 'GET', path: match.path, headers: req.headers, now, ...(typeof hashKey === 'string' && hashKey !== '' ? { hashKey } : {}) };
     const found = pool.config.sticky ? affinity?.lookup(req, pool, now) : undefined;
     const go = (pinning: Pinning | undefined): void => {
       if (socket.destroyed) return;

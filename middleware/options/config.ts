@@ -40,6 +40,7 @@ export interface PoolConfig {
   /** The configured servers: what seeds the control state. The live membership is `pool.records()`. */
   initialServers: ServerConfig[];
   algorithm: AlgorithmName | Algorithm;
+  hash: { key: ((req: IncomingMessage) => string | undefined) | undefined; balanceFactor: number };
   healthCheck: HealthCheckConfig | null;
   passiveHealth: PassiveHealthConfig | null;
   slowStartMs: number;

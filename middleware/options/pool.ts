@@ -1,5 +1,7 @@
 import type { Algorithm, AlgorithmName } from '../algorithms/algorithm.js';
 import { isAlgorithmName } from '../algorithms/index.js';
+import type { IncomingMessage } from 'node:http';
+import { readCookie } from '../affinity/cookie-header.js';
 import { ConfigError } from '../errors.js';
 import { describe, knownKeys, oneOf, optionalBoolean, optionalNumber, plainObject, requiredString, type Plain } from '../validate.js';
 import type { HealthCheckConfig, PassiveHealthConfig, PoolConfig, ServerConfig } from './config.js';
@@ -11,7 +13,7 @@ const SERVER_ID = /^[^\x00-\x1f\x7f]{1,128}$/;
 const LABEL = /^[^\x00-\x1f\x7f]{1,128}$/;
 
 const POOL_KEYS = [
-  'servers', 'algorithm', 'healthCheck', 'passiveHealth', 'slowStartMs', 'drainTimeoutMs', 'sticky',
+  'servers', 'algorithm', 'hash', 'healthCheck', 'passiveHealth', 'slowStartMs', 'drainTimeoutMs', 'sticky',
   'timeouts', 'retries', 'maxConnections', 'queue', 'maxSockets', 'idleSocketMs', 'changeOrigin', 'tls', 'retryAfterS', 'rewriteOrigin',
 ];
 
@@ -37,6 +39,7 @@ export function normalizePool(name: string, input: unknown): PoolConfig {
     name,
     initialServers: servers,
     algorithm: normalizeAlgorithm(pool.algorithm, `${path}.algorithm`),
+    hash: normalizeHash(pool.hash, `${path}.hash`),
     healthCheck: pool.healthCheck === undefined || pool.healthCheck === false ? null : normalizeHealthCheck(pool.healthCheck, `${path}.healthCheck`),
     passiveHealth: pool.passiveHealth === false ? null : normalizePassive(pool.passiveHealth ?? {}, `${path}.passiveHealth`),
     slowStartMs: optionalNumber(pool.slowStartMs, `${path}.slowStartMs`, DEFAULTS.slowStartMs),
@@ -129,11 +132,35 @@ function normalizeUrl(value: unknown, path: string): string {
   return text;
 }
 
+function normalizeHash(value: unknown, path: string): PoolConfig['hash'] {
+  const hash = plainObject(value ?? {}, path, "{ key: 'header:x-user-id', balanceFactor: 1.25 }");
+  knownKeys(hash, path, ['key', 'balanceFactor']);
+  const balanceFactor = optionalNumber(hash.balanceFactor, `${path}.balanceFactor`, 1.25, { min: 1 });
+  return { key: hashKeyOf(hash.key, `${path}.key`), balanceFactor };
+}
+
+/** The key as a function of the request; undefined for the client address (the algorithm's own fallback). */
+function hashKeyOf(key: unknown, path: string): PoolConfig['hash']['key'] {
+  if (key === undefined || key === 'ip') return undefined;
+  if (typeof key === 'function') return key as (req: IncomingMessage) => string | undefined;
+  const match = typeof key === 'string' ? /^(header|cookie):(.+)$/.exec(key) : null;
+  if (!match) throw new ConfigError(path, `expected 'ip', 'header:<name>', 'cookie:<name>' or a function (req) => string, got ${describe(key)}`);
+  const name = match[2]!;
+  if (match[1] === 'header') {
+    const header = name.toLowerCase();
+    return (req) => {
+      const value = req.headers[header];
+      return Array.isArray(value) ? value[0] : value;
+    };
+  }
+  return (req) => readCookie(req.headers.cookie, name);
+}
+
 function normalizeAlgorithm(value: unknown, path: string): AlgorithmName | Algorithm {
   if (value === undefined) return DEFAULTS.algorithm;
   if (isAlgorithmName(value)) return value;
   if (typeof value === 'object' && value !== null && typeof (value as Plain).pick === 'function') return value as Algorithm;
-  throw new ConfigError(path, `expected "round-robin", "weighted-round-robin", "least-connections", "ip-hash" or an object with pick(servers, context), got ${describe(value)}`);
+  throw new ConfigError(path, `expected "round-robin", "weighted-round-robin", "least-connections", "p2c", "consistent-hash", "ip-hash" or an object with pick(servers, context), got ${describe(value)}`);
 }
 
 function normalizeHealthCheck(input: unknown, path: string): HealthCheckConfig {

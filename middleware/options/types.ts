@@ -93,9 +93,25 @@ export interface QueueOptions {
   timeoutMs?: number;
 }
 
+/**
+ * What `consistent-hash` (and `ip-hash`) keys on: the client address (`'ip'`, the default), a
+ * header (`'header:x-user-id'`), a cookie (`'cookie:session'`), or a function of the request,
+ * which runs after the app's own middleware (under `express()` it can read `req.user.id`).
+ * A request without the key falls back to its client address.
+ */
+export type HashKey = 'ip' | `header:${string}` | `cookie:${string}` | ((req: IncomingMessage) => string | undefined);
+
+export interface HashOptions {
+  key?: HashKey;
+  /** Bounded loads: no server takes more than this times its share of what is in flight (HAProxy hash-balance-factor 125, as 1.25). Default 1.25. */
+  balanceFactor?: number;
+}
+
 export interface PoolOptions {
   servers: ServerOptions[];
   algorithm?: AlgorithmName | Algorithm;
+  /** For `consistent-hash` and `ip-hash`. */
+  hash?: HashOptions;
   healthCheck?: HealthCheckOptions | false;
   passiveHealth?: PassiveHealthOptions | false;
   slowStartMs?: number;

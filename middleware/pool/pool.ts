@@ -1,4 +1,4 @@
-import type { Algorithm, Candidate, PickContext } from '../algorithms/algorithm.js';
+import type { Algorithm, Candidate, PickContext, PoolView, UpdateReason } from '../algorithms/algorithm.js';
 import { ALGORITHMS } from '../algorithms/index.js';
 import type { AppliedChange } from '../control/changes.js';
 import type { ControlledPool } from '../control/control-plane.js';
@@ -52,21 +52,6 @@ export interface PoolOptions {
   removalOverdue(record: ServerRecord): void;
 }
 
-/** What the pool tells an algorithm that keeps its own view of the servers; never on the request path. */
-interface PoolView<S extends Candidate> {
-  readonly members: readonly S[];
-  readonly eligible: readonly S[];
-  isEligible(server: S): boolean;
-  readonly now: number;
-}
-
-/** The optional parts of an algorithm: a view kept up to date, and in-flight counts as they move. */
-interface ViewKeeping {
-  update?(view: PoolView<Candidate>, reason: 'members' | 'eligibility'): void;
-  acquired?(server: Candidate): void;
-  released?(server: Candidate): void;
-}
-
 /** What `choose` answers: a server, `full` (every eligible server is at maxConnections: queue), or nothing eligible. */
 export type Choice = Server | 'full' | undefined;
 
@@ -84,7 +69,7 @@ const REMOVAL_OVERDUE_MS = 5000;
 export class Pool implements ControlledPool {
   readonly name: string;
   readonly config: PoolConfig;
-  readonly algorithm: Algorithm & ViewKeeping;
+  readonly algorithm: Algorithm;
   /** Algorithms that keep their own view (an update method) honour `context.exclude` themselves; others get a filtered list. */
   readonly #keepsView: boolean;
   readonly #custom: boolean;
@@ -112,7 +97,7 @@ export class Pool implements ControlledPool {
     this.config = config;
     this.#options = options;
     this.#custom = typeof config.algorithm !== 'string';
-    this.algorithm = typeof config.algorithm === 'string' ? ALGORITHMS[config.algorithm]() : config.algorithm;
+    this.algorithm = typeof config.algorithm === 'string' ? ALGORITHMS[config.algorithm]({ balanceFactor: config.hash.balanceFactor }) : config.algorithm;
     this.#keepsView = typeof this.algorithm.update === 'function';
     this.#acquired = this.#hook('acquired');
     this.#released = this.#hook('released');
@@ -186,13 +171,13 @@ export class Pool implements ControlledPool {
    * Choose a server for a request: `context.exclude` holds the servers it already tried. Full
    * servers are passed over; when every eligible one is full the answer is `full` (queue it).
    */
-  choose(context: PickContext & { exclude?: Set<Server> | undefined }): Choice {
+  choose(context: PickContext): Choice {
     const eligible = this.#eligible;
     if (eligible.length === 0) return undefined;
     if (this.#full === 0) return this.#pick(eligible, context);
     if (this.#full >= eligible.length && !context.exclude) return 'full';
     // rare: some servers are full; leave them out of this one pick as if they were not eligible
-    const exclude = new Set<Server>(context.exclude);
+    const exclude = new Set<Candidate>(context.exclude);
     for (const server of eligible) if (server.active >= this.config.maxConnections) exclude.add(server);
     if (exclude.size >= eligible.length) {
       const tried = context.exclude;
@@ -201,7 +186,7 @@ export class Pool implements ControlledPool {
     return this.#pick(eligible, { ...context, exclude });
   }
 
-  #pick(eligible: readonly Server[], context: PickContext & { exclude?: ReadonlySet<Server> | undefined }): Server | undefined {
+  #pick(eligible: readonly Server[], context: PickContext): Server | undefined {
     const exclude = context.exclude;
     let picked: Server | undefined;
     if (this.#keepsView && !this.#custom) {
@@ -218,7 +203,7 @@ export class Pool implements ControlledPool {
   }
 
   /** A retry may fall back to backups once every primary has been tried. */
-  #pickBackup(exclude: ReadonlySet<Server> | undefined): Server | undefined {
+  #pickBackup(exclude: ReadonlySet<Candidate> | undefined): Server | undefined {
     for (const server of this.#members) {
       if (server.backup && takesNew(server) && !exclude?.has(server) && server.active < this.config.maxConnections) return server;
     }
@@ -387,12 +372,12 @@ export class Pool implements ControlledPool {
     return (server) => this.#options.guard.run(site, () => hook.call(this.algorithm, server), undefined);
   }
 
-  #tellAlgorithm(reason: 'members' | 'eligibility'): void {
+  #tellAlgorithm(reason: UpdateReason): void {
     const update = this.algorithm.update;
     if (!update) return;
     const view: PoolView<Server> = { members: this.#members, eligible: this.#eligible, isEligible: (server) => server.eligible, now: Date.now() };
-    if (this.#custom) this.#options.guard.run(`pools.${this.name}.algorithm.update`, () => update.call(this.algorithm, view as PoolView<Candidate>, reason), undefined);
-    else update.call(this.algorithm, view as PoolView<Candidate>, reason);
+    if (this.#custom) this.#options.guard.run(`pools.${this.name}.algorithm.update`, () => update.call(this.algorithm, view as PoolView, reason), undefined);
+    else update.call(this.algorithm, view as PoolView, reason);
   }
 
   /** A server freed up (or joined): admit waiting requests, oldest first, while servers have room. */

@@ -41,7 +41,7 @@ export async function closeTestPools(): Promise<void> {
 export const pickContext = (now = Date.now(), clientAddress = '127.0.0.1'): PickContext => ({ clientAddress, method: 'GET', path: '/', headers: {}, now });
 
 /** The pool's pick for a request, failing the test on a full pool. */
-export function pick(pool: Pool, context: PickContext & { exclude?: Set<Server> } = pickContext()): Server | undefined {
+export function pick(pool: Pool, context: PickContext = pickContext()): Server | undefined {
   const choice = pool.choose(context);
   if (choice === 'full') throw new Error('every server is full');
   return choice;

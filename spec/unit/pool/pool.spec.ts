@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { ConsistentHash } from '../../../middleware/algorithms/consistent-hash.js';
 import { ControlError } from '../../../middleware/errors.js';
 import { closeTestPools, pick, pickContext, rejection, testPool } from '../../support/pools.js';
 
@@ -106,5 +107,45 @@ describe('pool', () => {
     await control.addServer({ id: 'd', url: 'http://127.0.0.1:4' });
     expect(balancer.config.pools[0]!.initialServers.map((s) => s.id)).to.deep.equal(['a', 'b', 'c']);
     expect(control.records().map((r) => r.id)).to.deep.equal(['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('pool picks and retries', () => {
+  afterEach(closeTestPools);
+
+  it('rebuilds no hash table on a retry or an eligibility change, only on membership', async () => {
+    const servers = Array.from({ length: 100 }, (_, i) => ({ id: `s${i}`, url: `http://127.0.0.1:${20000 + i}` }));
+    const { pool, control } = testPool({ servers, algorithm: 'ip-hash' });
+    const algorithm = pool.algorithm as ConsistentHash;
+    const built = algorithm.builds;
+    for (let i = 0; i < 200; i++) {
+      const first = pick(pool, pickContext(Date.now(), `10.0.${i >> 8}.${i & 255}`))!;
+      pick(pool, { ...pickContext(Date.now(), `10.0.${i >> 8}.${i & 255}`), exclude: new Set([first]) });
+    }
+    await control.disable('s3');
+    await control.enable('s3');
+    expect(algorithm.builds).to.equal(built);
+    await control.addServer({ id: 'new', url: 'http://127.0.0.1:30000' });
+    expect(algorithm.builds).to.equal(built + 1);
+  });
+
+  it('keeps smooth weighted shares when every other request is retried', () => {
+    const { pool } = testPool({ algorithm: 'weighted-round-robin', servers: [{ id: 'a', url: 'http://127.0.0.1:1', weight: 5 }, { id: 'b', url: 'http://127.0.0.1:2' }, { id: 'c', url: 'http://127.0.0.1:3' }] });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 7000; i++) {
+      const first = pick(pool)!;
+      const answer = i % 2 === 0 ? pick(pool, { ...pickContext(), exclude: new Set([first]) })! : first;
+      counts.set(answer.id, (counts.get(answer.id) ?? 0) + 1);
+    }
+    // a retry never repeats its first pick, so `a` can take at most 2 of 3: far from "only a"
+    expect(counts.get('b')! / 7000).to.be.above(0.12);
+    expect(counts.get('c')! / 7000).to.be.above(0.12);
+    expect(counts.get('a')! / 7000).to.be.below(0.76);
+  });
+
+  it('tells a hash pool the request key, from a header', () => {
+    const servers = Array.from({ length: 10 }, (_, i) => ({ id: `s${i}`, url: `http://127.0.0.1:${20000 + i}` }));
+    const { balancer } = testPool({ servers, algorithm: 'consistent-hash', hash: { key: 'header:x-user-id' } });
+    expect(balancer.config.pools[0]!.hash.key!({ headers: { 'x-user-id': 'u-42' } } as never)).to.equal('u-42');
   });
 });
