@@ -25,6 +25,8 @@ export function koaMount(handler: Handler, mountPath: string): KoaMiddleware {
       const saved = { url: req.url, baseUrl: req.baseUrl, originalUrl: req.originalUrl };
       const settle = () => {
         ctx.res.off('finish', settle).off('close', settle);
+        // middleware above the mount sees the URL it saw before (koa-mount does the same)
+        Object.assign(req, saved);
         resolve(undefined);
       };
       // resolve when the dashboard has answered; an event stream answers only when it closes

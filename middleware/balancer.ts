@@ -25,6 +25,7 @@ import { Tunnels } from './forwarding/websocket.js';
 import type { UpstreamError } from './errors.js';
 import { Guard } from './guard.js';
 import { createPoolHealth } from './health/index.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './stats/prometheus.js';
 import type { BalancerConfig } from './options.js';
 import { Pool, type HealthEvent, type PoolSnapshot } from './pool/pool.js';
 import type { Server } from './pool/server.js';
@@ -243,6 +244,38 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     }
     if (this.#closing) return this.#tunnels.refuse(socket, 503, 'Service Unavailable', 'Connection: close\r\n');
     this.#tunnels.open(this.#pools.get(match.pool)!, match, req, socket, head);
+  }
+
+  /**
+   * A Prometheus scrape handler that needs no dashboard (and so no login): mount it where the
+   * scraper looks, e.g. `app.get('/metrics', balancer.metrics())` on an internal port.
+   */
+  metrics(): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => {
+      const body = renderMetrics(this.snapshot());
+      res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+  }
+
+  /**
+   * A readiness handler for the host app (Kubernetes `readinessProbe`): 200 while every pool (or
+   * the `pools` named) has at least one eligible server, 503 otherwise and from the moment
+   * `close()` is called, so that a closing pod leaves rotation before it stops.
+   *
+   * @example
+   * app.get('/ready', balancer.ready());
+   */
+  ready({ pools }: { pools?: readonly string[] } = {}): (req: IncomingMessage, res: ServerResponse) => void {
+    const names = pools ?? this.poolNames;
+    for (const name of names) this.poolInternal(name); // an unknown name fails now, not at the first probe
+    return (req, res) => {
+      const waiting = this.#closing ? names : names.filter((name) => this.#pools.get(name)!.eligible.length === 0);
+      const ready = !this.#closing && waiting.length === 0;
+      const body = JSON.stringify({ ready, closing: this.#closing !== undefined, pools: Object.fromEntries(names.map((name) => [name, this.#pools.get(name)!.eligible.length])) });
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
   }
 
   /** A pool's control API. Throws a ControlError (`NOT_FOUND`) for an unknown name. */

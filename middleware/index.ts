@@ -3,7 +3,7 @@ export type { Balancer, BalancerSnapshot, BalancerEvents } from './balancer.js';
 export type { PoolControl, ControlCallOptions } from './control/pool-control.js';
 export type {
   BalancerOptions, PoolOptions, ServerOptions, RouteOptions, HealthCheckOptions, PassiveHealthOptions,
-  StickyOptions, TimeoutOptions, TlsOptions, QueueOptions, ControlOptions, CheckContext,
+  StickyOptions, TimeoutOptions, TlsOptions, QueueOptions, ControlOptions, CheckContext, HashOptions, HashKey, PathRewrite, RequestIdOptions,
 } from './options.js';
 export type { Algorithm, AlgorithmName, Candidate, PickContext } from './algorithms/algorithm.js';
 export type { AffinityStore, Awaitable } from './affinity/store.js';
@@ -20,5 +20,11 @@ export type { PoolSnapshot, HealthEvent } from './pool/pool.js';
 export type { QueueStats } from './pool/queue.js';
 export type { ServerSnapshot, Health } from './pool/server.js';
 export type { Logger, LogStyle } from './logger.js';
+export type { Hooks, RequestHookContext, ResponseHookContext, ErrorHookContext, FinishRecord } from './hooks.js';
+export { ResponseHeaders } from './hooks.js';
+export { requestChannel } from './forwarding/finish.js';
+export type { TrustProxy, Trust } from './forwarding/trust.js';
+export type { ExpressAdapterOptions } from './adapters/express.js';
+export type { HandleOptions } from './balancer.js';
 export { SwitchyardError, ConfigError, ControlError, UpstreamError, STATUS_BY_CODE, type ErrorCode, type ControlErrorCode } from './errors.js';
 export { createDashboard, type Dashboard, type DashboardOptions, type AuthorizeResult } from '../dashboard/index.js';

@@ -86,6 +86,8 @@ export class Exchange implements PickContext, InFlight, Waiter {
   serverBytes = -1;
   serverMovedAt = 0;
   responded = false;
+  /** The server's status, once its response head came. */
+  status = 0;
   /** How the response went, by its status; final once the client has it all. */
   outcome: Outcome = 'ok';
   bytesOut = 0;
@@ -147,7 +149,7 @@ export class Exchange implements PickContext, InFlight, Waiter {
     if (this.started > 0) {
       const bytesIn = Number(this.req.headers['content-length']) || this.chunkedBytesIn;
       // counted in the window the request started in: one clock read fewer per request
-      this.server.stats.finished(outcome, endedAt - this.started, bytesIn, this.bytesOut, this.now);
+      this.server.stats.finished(outcome, endedAt - this.started, bytesIn, this.bytesOut, this.now, true, this.responded ? this.status : 0);
     }
     this.pool.release(this.server, this, outcome);
   }

@@ -231,6 +231,7 @@ export class Forwarder {
     const problem = badStatus(status);
     if (problem !== undefined) return this.#badResponse(exchange, proxyReq, problem);
     exchange.responded = true;
+    exchange.status = status;
     exchange.phase = 'relaying';
     exchange.outcome = status >= 500 ? 'http5xx' : status >= 400 ? 'http4xx' : 'ok';
     // pinned to the server that answered, so that a retry re-pins where the session really went
@@ -273,7 +274,8 @@ export class Forwarder {
   #originRewrite(exchange: Exchange): OriginRewrite {
     const { req, server } = exchange;
     const upstream = this.#upstreamOf(exchange.pool, server);
-    const forwardedHost = exchange.peerTrusted ? req.headers['x-forwarded-host'] : undefined;
+    // the forwarded pass left the host the client used here (its own, or a trusted proxy's); Host may be the server's by now
+    const forwardedHost = req.headers['x-forwarded-host'];
     const host = (typeof forwardedHost === 'string' && forwardedHost.split(',', 1)[0]!.trim()) || req.headers.host || '';
     return {
       serverOrigins: upstream.origins,

@@ -23,6 +23,8 @@ interface Tunnel extends InFlight {
   readonly socket: Duplex;
   /** The server answered 101 and the bytes flow: from now on an error can only close both sides. */
   upgraded: boolean;
+  /** 101 once switched, or the status the server refused with. */
+  status: number;
   ended: boolean;
 }
 
@@ -107,6 +109,7 @@ export class Tunnels {
       setCookie,
       socket,
       upgraded: false,
+      status: 0,
       ended: false,
       abort: () => socket.destroy(),
       ...unlinked(),
@@ -139,6 +142,7 @@ export class Tunnels {
 function watchHandshake(proxyReq: ClientRequest, tunnel: Tunnel): void {
   proxyReq.on('upgrade', (proxyRes: IncomingMessage, proxySocket: Duplex) => {
     tunnel.upgraded = true;
+    tunnel.status = 101;
     if (tunnel.setCookie !== undefined) proxyRes.headers['set-cookie'] = [...(proxyRes.headers['set-cookie'] ?? []), tunnel.setCookie];
     tunnel.server.stats.latency(performance.now() - tunnel.started);
     // http-proxy ends the client's side on a server error; a reset must close both at once
@@ -147,6 +151,7 @@ function watchHandshake(proxyReq: ClientRequest, tunnel: Tunnel): void {
   proxyReq.on('response', (proxyRes: IncomingMessage) => {
     // the server answered with a status instead of switching: http-proxy relays it, we count it
     const status = proxyRes.statusCode ?? 502;
+    tunnel.status = status;
     endTunnel(tunnel, status >= 500 ? 'http5xx' : status >= 400 ? 'http4xx' : 'ok');
   });
 }
@@ -155,7 +160,7 @@ function endTunnel(tunnel: Tunnel, outcome: Outcome): void {
   if (tunnel.ended) return;
   tunnel.ended = true;
   const { bytesRead = 0, bytesWritten = 0 } = tunnel.socket as Duplex & { bytesRead?: number; bytesWritten?: number };
-  tunnel.server.stats.finished(outcome, performance.now() - tunnel.started, bytesRead, bytesWritten, Date.now(), !tunnel.upgraded);
+  tunnel.server.stats.finished(outcome, performance.now() - tunnel.started, bytesRead, bytesWritten, Date.now(), !tunnel.upgraded, tunnel.status);
   tunnel.pool.release(tunnel.server, tunnel, outcome);
 }
 

@@ -16,8 +16,21 @@ export interface ErrorCounts {
   http4xx: number;
 }
 
+/** Finished requests by the status class of their response; `none`: no response came. */
+export interface StatusCounts {
+  '1xx': number;
+  '2xx': number;
+  '3xx': number;
+  '4xx': number;
+  '5xx': number;
+  none: number;
+}
+
+const CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
 export interface StatsSnapshot {
   requests: number;
+  statuses: StatusCounts;
   errors: ErrorCounts;
   bytesIn: number;
   bytesOut: number;
@@ -32,6 +45,7 @@ export class ServerStats {
   bytesIn = 0;
   bytesOut = 0;
   readonly errors: ErrorCounts = { connect: 0, timeout: 0, reset: 0, invalid: 0, http5xx: 0, http4xx: 0 };
+  readonly statuses: StatusCounts = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, none: 0 };
   #latency = new LatencyWindow();
   #rate = new RateWindow();
 
@@ -45,7 +59,8 @@ export class ServerStats {
    * Record how a request ended; latency only for requests that got a response, unless it was
    * counted already (a WebSocket's handshake, at its 101).
    */
-  finished(outcome: Outcome, latencyMs: number, bytesIn: number, bytesOut: number, now: number, countLatency = true): void {
+  finished(outcome: Outcome, latencyMs: number, bytesIn: number, bytesOut: number, now: number, countLatency = true, status = 0): void {
+    this.statuses[CLASSES[status >= 100 && status <= 599 ? Math.floor(status / 100) : 0]!]++;
     this.bytesIn += bytesIn;
     this.bytesOut += bytesOut;
     if (countLatency && (outcome === 'ok' || outcome === 'http4xx' || outcome === 'http5xx')) this.#latency.record(latencyMs, now);
@@ -60,6 +75,7 @@ export class ServerStats {
   snapshot(now = Date.now()): StatsSnapshot {
     return {
       requests: this.requests,
+      statuses: { ...this.statuses },
       errors: { ...this.errors },
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,

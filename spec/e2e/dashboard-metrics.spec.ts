@@ -115,11 +115,12 @@ describe('dashboard metrics (GET metrics)', () => {
     const { samples } = parseExposition((await request(host.url).get('/admin/metrics').set('authorization', AUTH)).text);
     const value = (name: string, labels: Record<string, string>) => samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
     const requests = samples.filter((s) => s.name === 'switchyard_requests_total' && s.labels.pool === 'api');
-    expect(requests.map((s) => s.labels.server)).to.deep.equal(['m1', 'm2']);
+    expect([...new Set(requests.map((s) => s.labels.server))]).to.deep.equal(['m1', 'm2']);
     expect(requests.reduce((sum, s) => sum + s.value, 0)).to.equal(20);
+    expect(requests.filter((s) => s.labels.status_class === '5xx').reduce((sum, s) => sum + s.value, 0)).to.equal(2);
     const errors = samples.filter((s) => s.name === 'switchyard_errors_total' && s.labels.kind === 'http5xx');
     expect(errors.reduce((sum, s) => sum + s.value, 0)).to.equal(2);
-    expect(value('switchyard_requests_total', { pool: ODD_POOL, server: 'q"1\\' })).to.equal(1);
+    expect(value('switchyard_requests_total', { pool: ODD_POOL, server: 'q"1\\', status_class: '2xx' })).to.equal(1);
     expect(value('switchyard_server_weight', { pool: 'api', server: 'm1' })).to.equal(1);
     expect(value('switchyard_server_effective_weight', { pool: 'api', server: 'm1' })).to.equal(1);
     expect(value('switchyard_server_active_requests', { pool: 'api', server: 'm1' })).to.equal(0);

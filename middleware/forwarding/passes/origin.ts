@@ -45,7 +45,7 @@ export function rewriteSetCookie(cookie: string, rewrite: OriginRewrite): string
     } else if (name === 'path' && value.startsWith('/')) {
       // a cookie for the server's root is one for the whole prefix: `/static` also matches `/static` itself
       let moved = swapPrefix(value, rewrite);
-      if (rewrite.clientPrefix !== '' && moved === `${rewrite.clientPrefix}/`) moved = rewrite.clientPrefix;
+      if (rewrite.clientPrefix !== '' && value === '/' && rewrite.basePath === '') moved = rewrite.clientPrefix;
       if (moved !== value) {
         parts[i] = ` Path=${moved}`;
         changed = true;

@@ -47,7 +47,8 @@ describe('dashboard metrics rendering', () => {
 
   it('has gauges for active, weights, health, eligibility and admin state', () => {
     for (const line of [
-      'switchyard_requests_total{pool="api",server="a1"} 7',
+      'switchyard_requests_started_total{pool="api",server="a1"} 7',
+      'switchyard_requests_total{pool="api",server="a1",status_class="2xx"} 0',
       'switchyard_server_active_requests{pool="api",server="a1"} 0',
       'switchyard_server_weight{pool="api",server="a1"} 1',
       'switchyard_server_effective_weight{pool="api",server="a1"} 1',

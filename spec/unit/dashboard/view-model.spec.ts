@@ -24,6 +24,7 @@ export function serverSnapshot(changes: Partial<ServerSnapshot> = {}): ServerSna
     sessions: { pinned: 0, repinned: 0 },
     checks: [],
     requests: 0,
+    statuses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, none: 0 },
     errors: { connect: 0, timeout: 0, reset: 0, invalid: 0, http5xx: 0, http4xx: 0 },
     bytesIn: 0,
     bytesOut: 0,
