@@ -27,7 +27,7 @@ import { Guard } from './guard.js';
 import { createPoolHealth } from './health/index.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './stats/prometheus.js';
 import type { BalancerConfig } from './options.js';
-import { Pool, type HealthEvent, type PoolSnapshot } from './pool/pool.js';
+import { Pool, type HealthEvent, type PanicEvent, type PoolSnapshot } from './pool/pool.js';
 import type { Server } from './pool/server.js';
 import { compileRoutes, type RouteMatch } from './routing/routes.js';
 
@@ -54,6 +54,8 @@ export interface BalancerEvents {
   change: [ChangeEvent];
   /** A server's health moved (active checks, passive ejection). */
   health: [HealthEvent];
+  /** A pool entered or left panic (too few healthy servers: balancing over all). */
+  panic: [PanicEvent];
 }
 
 /**
@@ -91,6 +93,10 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       const pool = new Pool(poolConfig, {
         guard: this.#guard,
         emitHealth: (event) => this.emit('health', event),
+        emitPanic: (event) => {
+          if (event.panic) config.logger.warn(`pool "${name}" in panic: ${event.healthy} of ${event.total} servers healthy, balancing over all of them`, { pool: name });
+          this.emit('panic', event);
+        },
         reportDrain: (server, drainId, closed) => plane.reportDrain(name, server, drainId, closed),
         drainCancelled: (drainId) => plane.cancelDrain(drainId),
         removalOverdue: (record) => {
@@ -115,6 +121,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       passes: requestPasses({ affinity: this.#affinity, loop: this.#loop, guard: this.#guard, requestId: config.requestId }),
       guard: this.#guard,
       requestIdHeader: config.requestId?.header,
+      shortestTimeoutMs: shortestTimeout(config),
       maxBufferedBytes: config.maxBufferedBytes,
     });
     this.#tunnels = new Tunnels(this.#forwarder, { affinity: this.#affinity, trust: config.trustProxy ?? TRUST_NOTHING, loop: this.#loop, guard: this.#guard, logger: config.logger });
@@ -339,4 +346,10 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     await this.#affinity?.close();
     await this.#plane.close();
   }
+}
+
+/** The shortest timeout of any pool or route policy: the timeout sweep runs often enough for it. */
+function shortestTimeout(config: BalancerConfig): number {
+  const policies = [...config.pools.map((pool) => pool.policy), ...config.routes.map((route) => route.policy)];
+  return Math.min(...policies.map(({ timeouts, retry }) => Math.min(timeouts.connectMs, timeouts.responseMs, timeouts.clientMs, retry.perTryTimeoutMs)));
 }

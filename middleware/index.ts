@@ -3,7 +3,7 @@ export type { Balancer, BalancerSnapshot, BalancerEvents } from './balancer.js';
 export type { PoolControl, ControlCallOptions } from './control/pool-control.js';
 export type {
   BalancerOptions, PoolOptions, ServerOptions, RouteOptions, HealthCheckOptions, PassiveHealthOptions,
-  StickyOptions, TimeoutOptions, TlsOptions, QueueOptions, ControlOptions, CheckContext, HashOptions, HashKey, PathRewrite, RequestIdOptions,
+  StickyOptions, TimeoutOptions, TlsOptions, QueueOptions, RetryOptions, RetryOn, ErrorRateOptions, ControlOptions, CheckContext, HashOptions, HashKey, PathRewrite, RequestIdOptions,
 } from './options.js';
 export type { Algorithm, AlgorithmName, Candidate, PickContext } from './algorithms/algorithm.js';
 export type { AffinityStore, Awaitable } from './affinity/store.js';
@@ -16,7 +16,7 @@ export type { DrainResult } from './control/drain-waits.js';
 export type { AuditEntry, AuditAction, AuditLog } from './control/audit.js';
 export type { ControlStore, StoreContext, StoreListener, DrainReport, InstanceInfo } from './control/store.js';
 export { MemoryControlStore } from './control/memory-store.js';
-export type { PoolSnapshot, HealthEvent } from './pool/pool.js';
+export type { PoolSnapshot, HealthEvent, PanicEvent } from './pool/pool.js';
 export type { QueueStats } from './pool/queue.js';
 export type { ServerSnapshot, Health } from './pool/server.js';
 export type { Logger, LogStyle } from './logger.js';

@@ -6,6 +6,7 @@ import type { Pool } from '../pool/pool.js';
 import type { Waiter } from '../pool/queue.js';
 import type { Server } from '../pool/server.js';
 import type { RouteMatch } from '../routing/routes.js';
+import type { RequestPolicy } from '../options.js';
 import type { Outcome } from '../stats/server-stats.js';
 import type { UpstreamError } from '../errors.js';
 import type { BodyPlan } from './body.js';
@@ -16,11 +17,11 @@ import type { Trust } from './trust.js';
  * - `lookup`: asking the affinity store;
  * - `queued`: waiting for a server that is not full;
  * - `buffering`: reading a small idempotent body so that a retry can resend it;
- * - `connecting`: the request is open, the socket not connected yet (the body waits for it);
- * - `sending`: connected, the request (and body) going out, no answer yet;
- * - `relaying`: the response is coming back.
+ * - `sending`: an attempt is open, no answer yet (a stream body waits for the connection);
+ * - `relaying`: the response is coming back;
+ * - `backoff`: waiting before a retry.
  */
-export type Phase = 'lookup' | 'queued' | 'buffering' | 'connecting' | 'sending' | 'relaying';
+export type Phase = 'lookup' | 'queued' | 'buffering' | 'sending' | 'relaying' | 'backoff';
 
 /**
  * One proxied request from start to end, across retries. It is also the algorithm's pick
@@ -56,7 +57,13 @@ export class Exchange implements PickContext, InFlight, Waiter {
   pinning: Pinning | undefined;
   /** Servers already tried (the algorithm leaves them out); created on the first retry only. */
   exclude: Set<Server> | undefined;
+  /** The pool's timeouts and retry policy, or the route's overrides of them. */
+  readonly policy: RequestPolicy;
   retriesLeft: number;
+  /** Servers tried after the first. */
+  retries = 0;
+  /** On a retry now: counted in the pool's retry budget until the request ends. */
+  retrying = false;
   /** Bytes of a body read for retries, counted against the balancer's buffering cap. */
   bufferedBytes = 0;
   done = false;
@@ -118,7 +125,8 @@ export class Exchange implements PickContext, InFlight, Waiter {
     this.now = now;
     this.arrived = arrived;
     this.onError = onError;
-    this.retriesLeft = pool.config.retries;
+    this.policy = route.route.policy;
+    this.retriesLeft = this.policy.retry.tries;
   }
 
   admit(server: unknown): void {

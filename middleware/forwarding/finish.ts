@@ -37,7 +37,7 @@ function finishRecord(exchange: Exchange, outcome: Outcome): FinishRecord {
     outcome,
     code: exchange.code,
     requestId: exchange.requestId,
-    retries: exchange.pool.config.retries - exchange.retriesLeft,
+    retries: exchange.retries,
     bytesIn: Number(req.headers['content-length']) || exchange.chunkedBytesIn,
     bytesOut: exchange.bytesOut,
     startedAt: exchange.now,

@@ -45,6 +45,8 @@ export interface ForwarderOptions {
   guard: Guard;
   /** The response header naming the request id, when ids are on. */
   requestIdHeader: string | undefined;
+  /** The shortest timeout of any pool or route: the sweep runs often enough for it. */
+  shortestTimeoutMs: number;
   /** Bodies held for retries across all requests at once, at most. */
   maxBufferedBytes: number;
 }
@@ -81,7 +83,7 @@ export class Forwarder {
     this.#requestIdHeader = options.requestIdHeader;
     this.#maxBufferedBytes = options.maxBufferedBytes;
     for (const pool of pools) this.#agents.set(pool, new PoolAgents(pool.config));
-    this.#timeouts = new TimeoutSweep([...this.#agents.keys()], (exchange, expiry) => this.#expired(exchange, expiry));
+    this.#timeouts = new TimeoutSweep([...this.#agents.keys()], options.shortestTimeoutMs, (exchange, expiry) => this.#expired(exchange, expiry));
     // the listeners below get their emitter as `this`, and reach the forwarder through this name
     const forwarder = this;
     this.#onResponse = function (proxyRes) {
@@ -125,7 +127,7 @@ export class Forwarder {
     }
     const { req } = exchange;
     const length = Number(req.headers['content-length']);
-    const replayable = exchange.body.kind === 'stream' && isIdempotent(exchange.method) && Number.isFinite(length) && length <= REPLAY_LIMIT;
+    const replayable = exchange.body.kind === 'stream' && mayResend(exchange) && Number.isFinite(length) && length <= REPLAY_LIMIT;
     if (replayable && this.#bufferedBytes + length <= this.#maxBufferedBytes) {
       exchange.phase = 'buffering';
       exchange.bufferedBytes = length;
@@ -204,7 +206,7 @@ export class Forwarder {
   /** The sweep found a request past one of its timeouts. */
   #expired(exchange: Exchange, expiry: Expiry): void {
     if (exchange.done) return;
-    const { timeouts } = exchange.pool.config;
+    const { timeouts, retry } = exchange.policy;
     if (expiry === 'client') {
       // the client stalled: nothing useful can be sent to it, so close (HAProxy's `timeout client`)
       this.#cut(exchange, 'aborted');
@@ -212,7 +214,7 @@ export class Forwarder {
     }
     exchange.timedOut = expiry;
     if (expiry === 'response' && exchange.responded) return this.#cut(exchange, 'timeout');
-    const message = expiry === 'connect' ? `connect timeout after ${timeouts.connectMs} ms` : `no response for ${timeouts.responseMs} ms`;
+    const message = expiry === 'connect' ? `connect timeout after ${timeouts.connectMs} ms` : `no response for ${Math.min(timeouts.responseMs, retry.perTryTimeoutMs)} ms`;
     const { proxyReq } = exchange;
     // with a socket, the request's error takes the usual path, as a timeout
     if (proxyReq?.socket) return void proxyReq.destroy(new TimeoutError(message));
@@ -230,6 +232,7 @@ export class Forwarder {
     const status = proxyRes.statusCode!;
     const problem = badStatus(status);
     if (problem !== undefined) return this.#badResponse(exchange, proxyReq, problem);
+    if (exchange.policy.retry.statuses.has(status) && mayResend(exchange) && this.#retryStatus(exchange, proxyReq, proxyRes, status)) return;
     exchange.responded = true;
     exchange.status = status;
     exchange.phase = 'relaying';
@@ -258,6 +261,22 @@ export class Forwarder {
     proxyRes.on('close', this.#onResponseClose);
     proxyRes.on('data', relayChunk);
     proxyRes.on('end', endRelay); // the client response's own 'close' then ends the exchange
+  }
+
+  /**
+   * The server answered with a status the policy retries: if another server may take the
+   * request, drop this answer (nothing of it has reached the client) and retry; else relay it.
+   */
+  #retryStatus(exchange: Exchange, proxyReq: ClientRequest, proxyRes: IncomingMessage, status: number): boolean {
+    if (!this.#nextServer(exchange)) return false;
+    // drained rather than cut, so that the keep-alive socket goes back to the pool
+    proxyRes.resume();
+    exchange.proxyReq = undefined;
+    exchange.status = status;
+    exchange.responded = true;
+    exchange.endAttempt(status >= 500 ? 'http5xx' : 'http4xx', performance.now());
+    exchange.responded = false;
+    return this.#retry(exchange, false);
   }
 
   /** The user's response hooks, each guarded: false when one threw (the response is not relayed). */
@@ -301,29 +320,64 @@ export class Forwarder {
       return;
     }
     const { outcome, code } = classify(exchange, error);
+    const timedOut = exchange.timedOut;
     const reusedSocketReset = outcome === 'reset' && proxyReq.reusedSocket === true && !exchange.freshConnection;
     exchange.endAttempt(outcome, performance.now());
-    if (outcome === 'connect' && this.#retry(exchange, false)) return;
-    if (reusedSocketReset && isIdempotent(exchange.method) && this.#retry(exchange, true)) return;
+    const { retry } = exchange.policy;
+    // nothing was sent on a connection never made (a connect timeout included): any method may move
+    const neverConnected = outcome === 'connect' || timedOut === 'connect';
+    if (neverConnected && retry.connectFailure && this.#retry(exchange, false)) return;
+    // a reused keep-alive socket the server had closed: not the server's failure, retried on a connection of its own
+    if (reusedSocketReset && mayResend(exchange) && this.#retry(exchange, true)) return;
+    if (!neverConnected && mayResend(exchange)) {
+      if (outcome === 'reset' && retry.reset && this.#retry(exchange, false)) return;
+      if (timedOut === 'response' && retry.timeout && this.#retry(exchange, false)) return;
+    }
     this.#finish(exchange, outcome, code);
   }
 
   /**
-   * Try another server, when resending is safe: after a refused connection nothing was sent, so
-   * any method may move if its body is unread or held; after a reset of a reused keep-alive socket
-   * (the server closed it under us) only idempotent requests move, on a connection of their own.
+   * Try another server, when the retry policy, the request and the budget allow: the caller has
+   * checked that resending is safe (nothing sent, or an idempotent request with its body held).
+   * Waits `backoffMs` (doubled each time, full jitter) first when the policy says so.
    */
   #retry(exchange: Exchange, fresh: boolean): boolean {
-    if (exchange.retriesLeft <= 0 || exchange.body.kind === 'consumed') return false;
+    const next = this.#nextServer(exchange);
+    if (!next) return false;
+    exchange.retriesLeft--;
+    exchange.retries++;
+    exchange.freshConnection = fresh;
+    if (!exchange.retrying) {
+      exchange.retrying = true;
+      exchange.pool.countRetry(true);
+    }
+    const { backoffMs } = exchange.policy.retry;
+    if (backoffMs <= 0) {
+      exchange.hold(next);
+      this.#attempt(exchange, next);
+      return true;
+    }
+    const delay = Math.random() * backoffMs * 2 ** (exchange.retries - 1);
+    exchange.phase = 'backoff';
+    setTimeout(() => {
+      if (exchange.done) return;
+      // the server may have left meanwhile: choose again
+      const server = exchange.pool.acceptsPinned(next, Date.now()) ? next : this.#nextServer(exchange);
+      if (!server) return this.#finish(exchange, 'aborted', 'NO_ELIGIBLE_SERVER');
+      exchange.hold(server);
+      this.#attempt(exchange, server);
+    }, delay).unref();
+    return true;
+  }
+
+  /** Another server for a retry, leaving out those tried, or undefined when no retry may happen. */
+  #nextServer(exchange: Exchange): Server | undefined {
+    if (exchange.retriesLeft <= 0 || exchange.body.kind === 'consumed') return undefined;
+    if (!exchange.retrying && !exchange.pool.retryAllowed(exchange.policy.retry.budgetPercent)) return undefined;
     exchange.exclude ??= new Set();
     exchange.exclude.add(exchange.server);
     const next = exchange.pool.choose(exchange);
-    if (next === undefined || next === 'full') return false;
-    exchange.retriesLeft--;
-    exchange.freshConnection = fresh;
-    exchange.hold(next);
-    this.#attempt(exchange, next);
-    return true;
+    return next === undefined || next === 'full' ? undefined : next;
   }
 
   /** End a response already under way: headers are sent, so the only honest signal is a closed connection. */
@@ -337,6 +391,7 @@ export class Forwarder {
   #finish(exchange: Exchange, outcome: Outcome, errorCode?: ErrorCode): void {
     if (exchange.done) return;
     exchange.done = true;
+    if (exchange.retrying) exchange.pool.countRetry(false);
     if (exchange.bufferedBytes > 0) {
       this.#bufferedBytes -= exchange.bufferedBytes;
       exchange.bufferedBytes = 0;
@@ -382,6 +437,13 @@ function writeHead(res: ServerResponse, status: number, message: string | undefi
   for (let i = 0; i < headers.length; i += 2) res.removeHeader(headers[i]!);
   for (let i = 0; i < headers.length; i += 2) res.appendHeader(headers[i]!, headers[i + 1]!);
   res.writeHead(status, message);
+}
+
+/** May this request be sent again after something reached a server? Idempotent methods, or any with an Idempotency-Key when the policy allows it. */
+function mayResend(exchange: Exchange): boolean {
+  if (exchange.body.kind === 'consumed') return false;
+  if (isIdempotent(exchange.method)) return true;
+  return exchange.policy.retry.idempotencyKey && exchange.req.headers['idempotency-key'] !== undefined;
 }
 
 function classify(exchange: Exchange, error: NodeJS.ErrnoException): { outcome: Outcome; code: ErrorCode } {

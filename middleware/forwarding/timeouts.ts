@@ -17,7 +17,8 @@ const MIN_PERIOD_MS = 10;
  *
  * - connect: no connected socket to the server within `connectMs` of the attempt, queueing
  *   for a pooled socket included;
- * - response: while we wait on the server (the request is in), no byte from it for `responseMs`;
+ * - response: while we wait on the server (the request is in), no byte from it for `responseMs`
+ *   (`retry.perTryTimeoutMs`, when shorter, before the answer starts);
  * - client: while we wait on the client (its body is still coming, being read for retries, or
  *   it is not reading the response), no byte moved on its connection for `clientMs`.
  */
@@ -26,10 +27,9 @@ export class TimeoutSweep {
   readonly #expire: (exchange: Exchange, expiry: Expiry) => void;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(pools: readonly Pool[], expire: (exchange: Exchange, expiry: Expiry) => void) {
+  constructor(pools: readonly Pool[], shortest: number, expire: (exchange: Exchange, expiry: Expiry) => void) {
     this.#pools = pools;
     this.#expire = expire;
-    const shortest = Math.min(...pools.map(({ config: { timeouts } }) => Math.min(timeouts.connectMs, timeouts.responseMs, timeouts.clientMs)));
     const period = Math.max(MIN_PERIOD_MS, Math.min(MAX_PERIOD_MS, Math.floor(shortest / 4)));
     this.#timer = setInterval(() => this.sweep(performance.now()), period);
     this.#timer.unref();
@@ -37,10 +37,9 @@ export class TimeoutSweep {
 
   sweep(now: number): void {
     for (const pool of this.#pools) {
-      const { timeouts } = pool.config;
       for (const server of pool.servers) {
         server.inFlight.forEach((item) => {
-          if (item instanceof Exchange && !item.done && item.holding) this.#check(item, timeouts, now);
+          if (item instanceof Exchange && !item.done && item.holding) this.#check(item, now);
         });
       }
     }
@@ -50,7 +49,8 @@ export class TimeoutSweep {
     clearInterval(this.#timer);
   }
 
-  #check(exchange: Exchange, timeouts: Pool['config']['timeouts'], now: number): void {
+  #check(exchange: Exchange, now: number): void {
+    const { timeouts, retry } = exchange.policy;
     if (exchange.phase === 'buffering') {
       // reading a body for retries: only the client can be slow here
       const bytesRead = exchange.req.socket.bytesRead;
@@ -84,7 +84,9 @@ export class TimeoutSweep {
       if (now - exchange.clientMovedAt > timeouts.clientMs) this.#expire(exchange, 'client');
     } else {
       exchange.clientMovedAt = now;
-      if (now - exchange.serverMovedAt > timeouts.responseMs) this.#expire(exchange, 'response');
+      // before the answer starts, one try may wait less than the response timeout (retry.perTryTimeoutMs)
+      const limit = exchange.responded ? timeouts.responseMs : Math.min(timeouts.responseMs, retry.perTryTimeoutMs);
+      if (now - exchange.serverMovedAt > limit) this.#expire(exchange, 'response');
     }
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { PassiveHealthConfig } from '../options.js';
 import type { Server } from '../pool/server.js';
 import type { Outcome } from '../stats/server-stats.js';
+import { ErrorRateWindow } from './error-rate.js';
 
 export interface PassiveHealthOptions {
   logger: Logger;
@@ -16,6 +17,8 @@ interface Tally {
   timer: NodeJS.Timeout | undefined;
   /** An ejection was refused by maxEjectedPercent and logged; cleared by a success or an ejection. */
   refused: boolean;
+  /** With an errorRate rule: requests and failures over its window. */
+  window: ErrorRateWindow | undefined;
 }
 
 /**
@@ -44,7 +47,8 @@ export class PassiveHealth {
 
   /** Count this server's outcomes; it also counts towards the pool size for maxEjectedPercent. */
   watch(server: Server): void {
-    if (!this.#closed && !this.#tallies.has(server)) this.#tallies.set(server, { failures: 0, timer: undefined, refused: false });
+    const rate = this.#config.errorRate;
+    if (!this.#closed && !this.#tallies.has(server)) this.#tallies.set(server, { failures: 0, timer: undefined, refused: false, window: rate ? new ErrorRateWindow(rate.windowMs) : undefined });
   }
 
   /** Forget a server and its readmission timer. */
@@ -62,6 +66,7 @@ export class PassiveHealth {
   record(server: Server, outcome: Outcome): void {
     const tally = this.#tallies.get(server);
     if (tally === undefined) return;
+    if (tally.window && outcome !== 'aborted' && !server.ejected) this.#recordRate(server, tally, tally.window, outcome);
     switch (outcome) {
       case 'connect':
       case 'timeout':
@@ -87,6 +92,19 @@ export class PassiveHealth {
     if (tally.failures >= this.#config.consecutiveFailures) this.#eject(server, tally, outcome);
   }
 
+  /** The failure-rate rule: a server that fails `threshold` of its requests over the window, with at least `minRequests` of them, is ejected. */
+  #recordRate(server: Server, tally: Tally, window: ErrorRateWindow, outcome: Outcome): void {
+    const failed = outcome === 'connect' || outcome === 'timeout' || outcome === 'reset' || outcome === 'invalid' || outcome === 'http5xx';
+    const now = Date.now();
+    window.record(failed, now);
+    if (!failed) return;
+    const rule = this.#config.errorRate!;
+    const { requests, failures } = window.totals(now);
+    if (requests < rule.minRequests || failures < rule.threshold * requests) return;
+    const why = `error rate ${Math.round((failures / requests) * 100)}% over ${rule.windowMs / 1000} s (${failures} of ${requests})`;
+    if (this.#ejectFor(server, tally, why)) window.clear();
+  }
+
   /** Stop every readmission timer and stop counting, for good. Servers ejected now stay so until another writer readmits them. */
   close(): void {
     this.#closed = true;
@@ -97,20 +115,25 @@ export class PassiveHealth {
   #eject(server: Server, tally: Tally, outcome: Outcome): void {
     const failures = tally.failures;
     tally.failures = 0;
+    this.#ejectFor(server, tally, `${failures} consecutive failure${failures === 1 ? '' : 's'} (last: ${outcome})`);
+  }
+
+  /** Eject for `why`, unless maxEjectedPercent holds it back (warned once); true when it was ejected. */
+  #ejectFor(server: Server, tally: Tally, why: string): boolean {
     if (!this.#roomToEject(server)) {
       if (!tally.refused) {
         tally.refused = true;
         this.#logger.warn(
-          `passive health: ${this.#pool}/${server.id} failed ${failures} times in a row but stays in: ejecting it would exceed maxEjectedPercent (${this.#config.maxEjectedPercent}%)`,
+          `passive health: ${this.#pool}/${server.id} stays in despite ${why}: ejecting it would exceed maxEjectedPercent (${this.#config.maxEjectedPercent}%)`,
           { pool: this.#pool, server: server.id },
         );
       }
-      return;
+      return false;
     }
     tally.refused = false;
     const ms = Math.min(this.#config.baseEjectionMs * (server.ejections + 1), this.#config.maxEjectionMs);
     const until = Date.now() + ms;
-    const reason = `${failures} consecutive failure${failures === 1 ? '' : 's'} (last: ${outcome}); ejected for ${ms} ms`;
+    const reason = `${why}; ejected for ${ms} ms`;
     this.#logger.warn(`passive health: ${this.#pool}/${server.id} ${reason}`, { pool: this.#pool, server: server.id, url: server.url, ejections: server.ejections + 1 });
     server.eject(until, reason);
     clearTimeout(tally.timer);
@@ -120,6 +143,7 @@ export class PassiveHealth {
       if (server.ejectedUntil === until) server.readmit('ejection time over');
     }, ms);
     tally.timer.unref();
+    return true;
   }
 
   /**

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Trust } from '../forwarding/trust.js';
 import type { Hooks } from '../hooks.js';
 import type { SafeLogger } from '../logger.js';
-import type { CustomCheck, HeaderMatch, PassiveHealthOptions, PoolStickyOptions, TimeoutOptions, TlsOptions } from './types.js';
+import type { CustomCheck, ErrorRateOptions, HeaderMatch, PassiveHealthOptions, PoolStickyOptions, TimeoutOptions, TlsOptions } from './types.js';
 
 /** What the rest of the code reads: every field present, frozen. */
 
@@ -25,7 +25,27 @@ export interface HealthCheckConfig {
   check: CustomCheck | undefined;
 }
 
-export type PassiveHealthConfig = Required<PassiveHealthOptions>;
+export interface PassiveHealthConfig extends Required<Omit<PassiveHealthOptions, 'errorRate'>> {
+  errorRate: Required<ErrorRateOptions> | null;
+}
+
+export interface RetryConfig {
+  connectFailure: boolean;
+  reset: boolean;
+  timeout: boolean;
+  statuses: ReadonlySet<number>;
+  tries: number;
+  perTryTimeoutMs: number;
+  backoffMs: number;
+  budgetPercent: number;
+  idempotencyKey: boolean;
+}
+
+/** What governs one request's attempts: the pool's, or a route's overrides of them. */
+export interface RequestPolicy {
+  timeouts: Required<TimeoutOptions>;
+  retry: RetryConfig;
+}
 
 export interface ServerConfig {
   id: string;
@@ -47,7 +67,10 @@ export interface PoolConfig {
   drainTimeoutMs: number;
   sticky: Required<PoolStickyOptions> | null;
   timeouts: Required<TimeoutOptions>;
-  retries: number;
+  retry: RetryConfig;
+  /** The pool's own policy (routes may override it). */
+  policy: RequestPolicy;
+  panicThreshold: number;
   maxConnections: number;
   queue: { size: number; timeoutMs: number };
   maxSockets: number;
@@ -72,6 +95,8 @@ export interface RouteConfig {
   hooks: RouteHooks;
   /** Position in `routes`, for records and logs. */
   index: number;
+  /** The pool's timeouts and retry policy, with this route's overrides. */
+  policy: RequestPolicy;
 }
 
 export interface RouteHooks {

@@ -19,6 +19,11 @@ export const DEFAULTS = Object.freeze({
   timeouts: { connectMs: 5000, responseMs: 60_000, clientMs: 60_000 },
   /** Two other servers, as the design shows; never more than the pool has. */
   retries: 2,
+  /** Envoy's retry budget: retries stay below 20% of the requests in flight (at least 3 at once), so a failing pool cannot be stormed. */
+  retryBudgetPercent: 20,
+  retryBudgetMinimum: 3,
+  /** Envoy's healthy_panic_threshold. */
+  panicThreshold: 50,
   maxSockets: 256,
   /**
    * The queue: HAProxy's `timeout queue` defaults to `timeout connect`; a size that absorbs a

@@ -20,7 +20,7 @@ export function normalizeOptions(input: unknown): BalancerConfig {
   if (names.length === 0) throw new ConfigError('pools', 'expected at least one pool');
   const pools = names.map((name) => normalizePool(name, poolsIn[name]));
   const hooks = options.hooks === undefined ? [] : [normalizeHooks(options.hooks, 'hooks')];
-  const routes = normalizeRoutes(options.routes, names, hooks);
+  const routes = normalizeRoutes(options.routes, pools, hooks);
   const anySticky = pools.some((pool) => pool.sticky);
   const logger = options.logger === undefined ? consoleLogger : checkLogger(options.logger);
   const logStyle = options.logStyle === undefined ? undefined : oneOf(options.logStyle, 'logStyle', ['message-first', 'object-first'] as const, 'message-first');

@@ -4,9 +4,9 @@ import type { IncomingMessage } from 'node:http';
 import { readCookie } from '../affinity/cookie-header.js';
 import { ConfigError } from '../errors.js';
 import { describe, knownKeys, oneOf, optionalBoolean, optionalNumber, plainObject, requiredString, type Plain } from '../validate.js';
-import type { HealthCheckConfig, PassiveHealthConfig, PoolConfig, ServerConfig } from './config.js';
+import type { HealthCheckConfig, PassiveHealthConfig, PoolConfig, RetryConfig, ServerConfig } from './config.js';
 import { DEFAULTS } from './defaults.js';
-import type { PoolStickyOptions, TlsOptions } from './types.js';
+import type { PoolStickyOptions, TimeoutOptions, TlsOptions } from './types.js';
 
 /** Printable, at most 128 characters. Ids are data everywhere they are shown, so nothing else is excluded. */
 const SERVER_ID = /^[^\x00-\x1f\x7f]{1,128}$/;
@@ -14,7 +14,7 @@ const LABEL = /^[^\x00-\x1f\x7f]{1,128}$/;
 
 const POOL_KEYS = [
   'servers', 'algorithm', 'hash', 'healthCheck', 'passiveHealth', 'slowStartMs', 'drainTimeoutMs', 'sticky',
-  'timeouts', 'retries', 'maxConnections', 'queue', 'maxSockets', 'idleSocketMs', 'changeOrigin', 'tls', 'retryAfterS', 'rewriteOrigin',
+  'timeouts', 'retries', 'retry', 'panicThreshold', 'maxConnections', 'queue', 'maxSockets', 'idleSocketMs', 'changeOrigin', 'tls', 'retryAfterS', 'rewriteOrigin',
 ];
 
 export function normalizePool(name: string, input: unknown): PoolConfig {
@@ -31,9 +31,10 @@ export function normalizePool(name: string, input: unknown): PoolConfig {
     seen.add(normalized.id);
     return normalized;
   });
-  const timeouts = plainObject(pool.timeouts ?? {}, `${path}.timeouts`, '{ connectMs: 5000, responseMs: 60000 }');
-  knownKeys(timeouts, `${path}.timeouts`, ['connectMs', 'responseMs', 'clientMs']);
-  const connectMs = optionalNumber(timeouts.connectMs, `${path}.timeouts.connectMs`, DEFAULTS.timeouts.connectMs, { min: 1 });
+  const timeouts = normalizeTimeouts(pool.timeouts, `${path}.timeouts`, DEFAULTS.timeouts);
+  const connectMs = timeouts.connectMs;
+  const retries = optionalNumber(pool.retries, `${path}.retries`, DEFAULTS.retries, { integer: true, max: 100 });
+  const retry = normalizeRetry(pool.retry, `${path}.retry`, defaultRetry(retries, timeouts.responseMs));
   const { maxConnections, maxSockets } = connectionCaps(pool, path);
   return {
     name,
@@ -45,12 +46,10 @@ export function normalizePool(name: string, input: unknown): PoolConfig {
     slowStartMs: optionalNumber(pool.slowStartMs, `${path}.slowStartMs`, DEFAULTS.slowStartMs),
     drainTimeoutMs: optionalNumber(pool.drainTimeoutMs, `${path}.drainTimeoutMs`, DEFAULTS.drainTimeoutMs),
     sticky: normalizePoolSticky(pool.sticky, `${path}.sticky`),
-    timeouts: {
-      connectMs,
-      responseMs: optionalNumber(timeouts.responseMs, `${path}.timeouts.responseMs`, DEFAULTS.timeouts.responseMs, { min: 1 }),
-      clientMs: optionalNumber(timeouts.clientMs, `${path}.timeouts.clientMs`, DEFAULTS.timeouts.clientMs, { min: 1 }),
-    },
-    retries: optionalNumber(pool.retries, `${path}.retries`, DEFAULTS.retries, { integer: true, max: 100 }),
+    timeouts,
+    retry,
+    policy: { timeouts, retry },
+    panicThreshold: optionalNumber(pool.panicThreshold, `${path}.panicThreshold`, DEFAULTS.panicThreshold, { max: 100 }),
     maxConnections,
     queue: normalizeQueue(pool.queue, `${path}.queue`, connectMs),
     maxSockets,
@@ -73,6 +72,46 @@ function connectionCaps(pool: Plain, path: string): { maxConnections: number; ma
     throw new ConfigError(`${path}.maxSockets`, `expected at least maxConnections (${maxConnections}), got ${givenSockets}: requests past the socket cap would wait where a wait is blamed on the server`);
   }
   return { maxConnections, maxSockets: givenSockets ?? Math.max(DEFAULTS.maxSockets, maxConnections) };
+}
+
+/** Timeouts, each defaulting to `base` (the defaults for a pool, the pool's own for a route). */
+export function normalizeTimeouts(value: unknown, path: string, base: Readonly<Required<TimeoutOptions>>): Required<TimeoutOptions> {
+  const timeouts = plainObject(value ?? {}, path, '{ connectMs: 5000, responseMs: 60000 }');
+  knownKeys(timeouts, path, ['connectMs', 'responseMs', 'clientMs']);
+  return {
+    connectMs: optionalNumber(timeouts.connectMs, `${path}.connectMs`, base.connectMs, { min: 1 }),
+    responseMs: optionalNumber(timeouts.responseMs, `${path}.responseMs`, base.responseMs, { min: 1 }),
+    clientMs: optionalNumber(timeouts.clientMs, `${path}.clientMs`, base.clientMs, { min: 1 }),
+  };
+}
+
+function defaultRetry(tries: number, responseMs: number): RetryConfig {
+  return { connectFailure: true, reset: true, timeout: false, statuses: new Set(), tries, perTryTimeoutMs: responseMs, backoffMs: 0, budgetPercent: DEFAULTS.retryBudgetPercent, idempotencyKey: false };
+}
+
+/** A retry policy, each field defaulting to `base` (the pool's, for a route). */
+export function normalizeRetry(value: unknown, path: string, base: RetryConfig): RetryConfig {
+  if (value === undefined) return base;
+  const retry = plainObject(value, path, "{ on: ['connect-failure', 'reset', 503], tries: 2 }");
+  knownKeys(retry, path, ['on', 'tries', 'perTryTimeoutMs', 'backoffMs', 'budgetPercent', 'idempotencyKey']);
+  let on = { connectFailure: base.connectFailure, reset: base.reset, timeout: base.timeout, statuses: base.statuses };
+  if (retry.on !== undefined) {
+    if (!Array.isArray(retry.on)) throw new ConfigError(`${path}.on`, `expected a list like ['connect-failure', 'reset', 'timeout', 503], got ${describe(retry.on)}`);
+    const statuses = new Set<number>();
+    retry.on.forEach((item: unknown, i) => {
+      if (typeof item === 'number' && Number.isInteger(item) && item >= 400 && item <= 599) statuses.add(item);
+      else if (item !== 'connect-failure' && item !== 'reset' && item !== 'timeout') throw new ConfigError(`${path}.on[${i}]`, `expected 'connect-failure', 'reset', 'timeout' or a status from 400 to 599, got ${describe(item)}`);
+    });
+    on = { connectFailure: retry.on.includes('connect-failure'), reset: retry.on.includes('reset'), timeout: retry.on.includes('timeout'), statuses };
+  }
+  return {
+    ...on,
+    tries: optionalNumber(retry.tries, `${path}.tries`, base.tries, { integer: true, max: 100 }),
+    perTryTimeoutMs: optionalNumber(retry.perTryTimeoutMs, `${path}.perTryTimeoutMs`, base.perTryTimeoutMs, { min: 1 }),
+    backoffMs: optionalNumber(retry.backoffMs, `${path}.backoffMs`, base.backoffMs),
+    budgetPercent: optionalNumber(retry.budgetPercent, `${path}.budgetPercent`, base.budgetPercent, { max: 100 }),
+    idempotencyKey: optionalBoolean(retry.idempotencyKey, `${path}.idempotencyKey`, base.idempotencyKey),
+  };
 }
 
 function normalizeQueue(value: unknown, path: string, connectMs: number): PoolConfig['queue'] {
@@ -214,7 +253,7 @@ function statusMatcher(value: unknown, path: string): (status: number) => boolea
 
 function normalizePassive(input: unknown, path: string): PassiveHealthConfig {
   const passive = plainObject(input, path, '{ consecutiveFailures: 5 }');
-  knownKeys(passive, path, Object.keys(DEFAULTS.passiveHealth));
+  knownKeys(passive, path, [...Object.keys(DEFAULTS.passiveHealth), 'errorRate']);
   const d = DEFAULTS.passiveHealth;
   const baseEjectionMs = optionalNumber(passive.baseEjectionMs, `${path}.baseEjectionMs`, d.baseEjectionMs, { min: 1 });
   const maxEjectionMs = optionalNumber(passive.maxEjectionMs, `${path}.maxEjectionMs`, Math.max(d.maxEjectionMs, baseEjectionMs), { min: 1 });
@@ -225,6 +264,18 @@ function normalizePassive(input: unknown, path: string): PassiveHealthConfig {
     baseEjectionMs,
     maxEjectionMs,
     maxEjectedPercent: optionalNumber(passive.maxEjectedPercent, `${path}.maxEjectedPercent`, d.maxEjectedPercent, { max: 100 }),
+    errorRate: passive.errorRate === undefined ? null : normalizeErrorRate(passive.errorRate, `${path}.errorRate`),
+  };
+}
+
+function normalizeErrorRate(value: unknown, path: string): PassiveHealthConfig['errorRate'] {
+  const rate = plainObject(value, path, '{ threshold: 0.3, minRequests: 20, windowMs: 10000 }');
+  knownKeys(rate, path, ['threshold', 'minRequests', 'windowMs']);
+  if (rate.threshold === undefined) throw new ConfigError(`${path}.threshold`, 'expected a share of failed requests from 0 to 1, like 0.3');
+  return {
+    threshold: optionalNumber(rate.threshold, `${path}.threshold`, 0.3, { max: 1 }),
+    minRequests: optionalNumber(rate.minRequests, `${path}.minRequests`, 20, { integer: true, min: 1 }),
+    windowMs: optionalNumber(rate.windowMs, `${path}.windowMs`, 10_000, { min: 100 }),
   };
 }
 

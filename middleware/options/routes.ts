@@ -2,23 +2,28 @@ import { ConfigError } from '../errors.js';
 import { describe, knownKeys, plainObject, requiredString } from '../validate.js';
 import type { IncomingMessage } from 'node:http';
 import type { Hooks } from '../hooks.js';
-import type { RouteConfig, RouteHooks } from './config.js';
+import type { PoolConfig, RouteConfig, RouteHooks } from './config.js';
+import { normalizeRetry, normalizeTimeouts } from './pool.js';
 import type { HeaderMatch } from './types.js';
 
-export function normalizeRoutes(input: unknown, pools: string[], hooks: readonly Hooks[]): RouteConfig[] {
+export function normalizeRoutes(input: unknown, pools: readonly PoolConfig[], hooks: readonly Hooks[]): RouteConfig[] {
+  const names = pools.map((pool) => pool.name);
   if (input === undefined) {
-    if (pools.length === 1) return [{ pool: pools[0]!, path: '/', host: undefined, header: [], cookie: [], methods: undefined, stripPrefix: undefined, rewrite: undefined, hooks: groupHooks(hooks), index: 0 }];
-    throw new ConfigError('routes', `expected routes to choose among ${pools.length} pools, like [{ path: '/api', pool: '${pools[0]}' }]`);
+    if (pools.length === 1) return [{ pool: names[0]!, path: '/', host: undefined, header: [], cookie: [], methods: undefined, stripPrefix: undefined, rewrite: undefined, hooks: groupHooks(hooks), index: 0, policy: pools[0]!.policy }];
+    throw new ConfigError('routes', `expected routes to choose among ${pools.length} pools, like [{ path: '/api', pool: '${names[0]}' }]`);
   }
   if (!Array.isArray(input)) throw new ConfigError('routes', `expected an array of routes, got ${describe(input)}`);
   return input.map((route, i) => normalizeRoute(route, `routes[${i}]`, pools, hooks, i));
 }
 
-function normalizeRoute(input: unknown, path: string, pools: string[], hooks: readonly Hooks[], index: number): RouteConfig {
+function normalizeRoute(input: unknown, path: string, poolConfigs: readonly PoolConfig[], hooks: readonly Hooks[], index: number): RouteConfig {
+  const pools = poolConfigs.map((config) => config.name);
   const route = plainObject(input, path, "{ path: '/api', pool: 'api' }");
-  knownKeys(route, path, ['pool', 'path', 'host', 'header', 'cookie', 'method', 'stripPrefix', 'rewrite', 'hooks']);
+  knownKeys(route, path, ['pool', 'path', 'host', 'header', 'cookie', 'method', 'stripPrefix', 'rewrite', 'hooks', 'timeouts', 'retry']);
   const pool = requiredString(route.pool, `${path}.pool`, `'${pools[0]}'`);
   if (!pools.includes(pool)) throw new ConfigError(`${path}.pool`, `unknown pool "${pool}"; pools are ${pools.map((p) => `"${p}"`).join(', ')}`);
+  const poolPolicy = poolConfigs.find((config) => config.name === pool)!.policy;
+  const overridden = route.timeouts !== undefined || route.retry !== undefined;
   return {
     pool,
     path: route.path === undefined ? '/' : routePath(route.path, `${path}.path`),
@@ -30,6 +35,9 @@ function normalizeRoute(input: unknown, path: string, pools: string[], hooks: re
     rewrite: route.rewrite === undefined ? undefined : normalizeRewrite(route.rewrite, `${path}.rewrite`),
     hooks: groupHooks(route.hooks === undefined ? hooks : [...hooks, normalizeHooks(route.hooks, `${path}.hooks`)]),
     index,
+    policy: overridden
+      ? { timeouts: normalizeTimeouts(route.timeouts, `${path}.timeouts`, poolPolicy.timeouts), retry: normalizeRetry(route.retry, `${path}.retry`, poolPolicy.retry) }
+      : poolPolicy,
   };
 }
 

@@ -63,6 +63,8 @@ export interface PassiveHealthOptions {
   maxEjectionMs?: number;
   /** Never eject more than this share of a pool's primary servers at once (unless backups can take over). */
   maxEjectedPercent?: number;
+  /** Also eject on a failure rate over a sliding window (Envoy's failure_percentage outlier detection). Off by default. */
+  errorRate?: ErrorRateOptions;
 }
 
 export interface TimeoutOptions {
@@ -84,6 +86,33 @@ export interface TlsOptions {
 export interface PoolStickyOptions {
   /** Forward the affinity cookie to the backends too. Default false. */
   forwardCookie?: boolean;
+}
+
+/** What a retry may follow: a connection never made, a connection cut before any answer, no answer in time, or an answer with one of these statuses. */
+export type RetryOn = 'connect-failure' | 'reset' | 'timeout' | number;
+
+export interface RetryOptions {
+  /** Default `['connect-failure', 'reset']` (NGINX's `proxy_next_upstream error`). */
+  on?: RetryOn[];
+  /** Other servers tried at most. Default 2 (the pool's `retries`). */
+  tries?: number;
+  /** No answer within this long on one try: a timeout (retried when `on` has 'timeout'). Default the response timeout. */
+  perTryTimeoutMs?: number;
+  /** Wait before a retry: this, doubled each time, with full jitter. Default 0 (another server at once). */
+  backoffMs?: number;
+  /** Retries in flight stay below this share of the pool's requests in flight (Envoy's retry budget: 20%, at least 3). */
+  budgetPercent?: number;
+  /** A request carrying an `Idempotency-Key` header may be retried whatever its method. Default false. */
+  idempotencyKey?: boolean;
+}
+
+export interface ErrorRateOptions {
+  /** Share of failed requests (connect errors, timeouts, resets, malformed answers, 5xx) that ejects, 0 to 1. */
+  threshold: number;
+  /** Requests in the window before the rule may eject. Default 20. */
+  minRequests?: number;
+  /** The sliding window. Default 10000. */
+  windowMs?: number;
 }
 
 export interface QueueOptions {
@@ -118,7 +147,15 @@ export interface PoolOptions {
   drainTimeoutMs?: number;
   sticky?: boolean | PoolStickyOptions;
   timeouts?: TimeoutOptions;
+  /** Other servers tried after a refused connection or a reset; shorthand for `retry: { tries }`. */
   retries?: number;
+  retry?: RetryOptions;
+  /**
+   * When fewer than this percentage of the pool's active primaries are healthy (and no backup
+   * is), balance over all of them: the health checks are more likely wrong than most servers
+   * dead (Envoy's healthy_panic_threshold). Default 50; 0 turns it off.
+   */
+  panicThreshold?: number;
   /** Requests (and WebSockets) in flight per server at most; more wait in the pool's queue. */
   maxConnections?: number;
   queue?: QueueOptions;
@@ -159,6 +196,10 @@ export interface RouteOptions {
   rewrite?: PathRewrite;
   /** This route's own hooks, run after the balancer's. */
   hooks?: Hooks;
+  /** Override the pool's timeouts for this route (NGINX sets them per location). */
+  timeouts?: TimeoutOptions;
+  /** Override the pool's retry policy for this route. */
+  retry?: RetryOptions;
 }
 
 export type PathRewrite = Record<string, string> | ((path: string, req: IncomingMessage) => string);

@@ -4,7 +4,7 @@ import type { AppliedChange } from '../control/changes.js';
 import type { ControlledPool } from '../control/control-plane.js';
 import { isDraining, recordOf, type ServerRecord } from '../control/records.js';
 import type { Guard } from '../guard.js';
-import type { PoolConfig } from '../options.js';
+import { DEFAULTS, type PoolConfig } from '../options.js';
 import type { Outcome } from '../stats/server-stats.js';
 import { LocalDrains } from './drains.js';
 import type { InFlight } from './in-flight.js';
@@ -33,11 +33,25 @@ export interface HealthEvent {
   at: number;
 }
 
+/** A pool entering or leaving panic, as `balancer.on('panic')` gives it. */
+export interface PanicEvent {
+  pool: string;
+  panic: boolean;
+  /** Healthy active primaries, and active primaries that have been checked. */
+  healthy: number;
+  total: number;
+  at: number;
+}
+
 export interface PoolSnapshot {
   name: string;
   algorithm: string;
   sticky: boolean;
   eligible: number;
+  /** Balancing over every active primary because too few are healthy (see panicThreshold). */
+  panic: boolean;
+  /** Retries in flight now. */
+  retrying: number;
   queue: QueueStats;
   servers: ServerSnapshot[];
 }
@@ -45,6 +59,7 @@ export interface PoolSnapshot {
 export interface PoolOptions {
   guard: Guard;
   emitHealth(event: HealthEvent): void;
+  emitPanic(event: PanicEvent): void;
   /** This instance has finished a drain of `server` (see LocalDrains). */
   reportDrain(server: string, drainId: string, closed: number): void;
   drainCancelled(drainId: string): void;
@@ -80,6 +95,7 @@ export class Pool implements ControlledPool {
   #members: Server[] = [];
   #eligible: Server[] = [];
   #hasEligiblePrimary = false;
+  #panic = false;
   /** Eligible servers at maxConnections. */
   #full = 0;
   readonly #queue: RequestQueue;
@@ -91,6 +107,9 @@ export class Pool implements ControlledPool {
   #rampTimer: NodeJS.Timeout | undefined;
   readonly #options: PoolOptions;
   #settling: { resolve: () => void } | undefined;
+  /** Requests and WebSockets in flight on all servers, and those of them on a retry (for the retry budget). */
+  #inFlight = 0;
+  #retrying = 0;
 
   constructor(config: PoolConfig, options: PoolOptions) {
     this.name = config.name;
@@ -131,6 +150,11 @@ export class Pool implements ControlledPool {
   /** Servers that may take a new request now; the same array until something changes. */
   get eligible(): readonly Server[] {
     return this.#eligible;
+  }
+
+  /** Retries in flight now (for the snapshot and the budget). */
+  get retrying(): number {
+    return this.#retrying;
   }
 
   get queue(): RequestQueue {
@@ -222,6 +246,19 @@ export class Pool implements ControlledPool {
     return admin === 'active' || (isDraining(admin) && now < server.drainDeadline);
   }
 
+  /**
+   * May one more request start a retry? Retries in flight stay below `budgetPercent` of the
+   * requests in flight (and at least a few may run), so a failing pool is not stormed.
+   */
+  retryAllowed(budgetPercent: number): boolean {
+    return this.#retrying < Math.max(DEFAULTS.retryBudgetMinimum, Math.floor((this.#inFlight * budgetPercent) / 100));
+  }
+
+  /** A request starts (true) or ends (false) counting as a retry. */
+  countRetry(on: boolean): void {
+    this.#retrying += on ? 1 : -1;
+  }
+
   /** Wait for a server that is not full: `waiter.admit(server)` once one frees, or `expire()`. False when the queue is full. */
   enqueue(waiter: Waiter, now: number): boolean {
     return this.#queue.push(waiter, now);
@@ -234,12 +271,14 @@ export class Pool implements ControlledPool {
   /** Count a request or WebSocket in flight; `release` when it ends. */
   acquire(server: Server, handle: InFlight): void {
     server.inFlight.add(handle);
+    this.#inFlight++;
     if (server.active === this.config.maxConnections && server.eligible) this.#full++;
     this.#acquired?.(server);
   }
 
   release(server: Server, handle: InFlight, outcome: Outcome): void {
     if (!server.inFlight.delete(handle)) return;
+    this.#inFlight--;
     if (server.active === this.config.maxConnections - 1 && server.eligible) this.#full--;
     this.#released?.(server);
     this.#health?.record(server, outcome);
@@ -254,6 +293,8 @@ export class Pool implements ControlledPool {
       algorithm: this.algorithm.name ?? 'custom',
       sticky: this.config.sticky !== null,
       eligible: this.#eligible.length,
+      panic: this.#panic,
+      retrying: this.#retrying,
       queue: this.#queue.stats(),
       servers: this.#members.map((server) => server.snapshot(now)),
     };
@@ -345,16 +386,30 @@ export class Pool implements ControlledPool {
     this.#rampTimer.unref();
   }
 
-  /** Recompute the eligible set once: primaries that may take traffic, else backups. */
+  /**
+   * Recompute the eligible set once: primaries that may take traffic, else backups. In panic
+   * (fewer than panicThreshold% of the checked, active primaries healthy, and no backup to take
+   * over) every active primary is eligible, healthy or not, as Envoy does: spread over all
+   * rather than crush the few left.
+   */
   #refresh(members: boolean): void {
     const primaries: Server[] = [];
     const backups: Server[] = [];
+    const active: Server[] = [];
     for (const server of this.#members) {
       server.eligible = false;
       if (takesNew(server)) (server.backup ? backups : primaries).push(server);
+      // a server not checked yet counts neither way: it is not known to be down
+      if (!server.backup && server.state === 'active' && server.weight > 0 && server.check !== 'pending') active.push(server);
+    }
+    const threshold = this.config.panicThreshold;
+    const panic = threshold > 0 && active.length > 0 && backups.length === 0 && primaries.length * 100 < active.length * threshold;
+    if (panic !== this.#panic) {
+      this.#panic = panic;
+      this.#options.emitPanic({ pool: this.name, panic, healthy: primaries.length, total: active.length, at: Date.now() });
     }
     this.#hasEligiblePrimary = primaries.length > 0;
-    this.#eligible = primaries.length > 0 ? primaries : backups;
+    this.#eligible = panic ? active : primaries.length > 0 ? primaries : backups;
     this.#full = 0;
     for (const server of this.#eligible) {
       server.eligible = true;

@@ -62,6 +62,7 @@ export function barePool(config: PoolConfig, emitHealth: (event: HealthEvent) =>
   return new Pool(config, {
     guard: new Guard(safeLogger(silentLogger)),
     emitHealth,
+    emitPanic: () => {},
     reportDrain: () => {},
     drainCancelled: () => {},
     removalOverdue: () => {},

@@ -55,7 +55,7 @@ describe('options', () => {
     expect(pool.algorithm).to.equal('round-robin');
     expect(pool.initialServers[0]).to.deep.equal({ id: 'a', url: 'http://127.0.0.1:4001', weight: 1, backup: false, labels: {} });
     expect(pool.timeouts).to.deep.equal({ connectMs: 5000, responseMs: 60000, clientMs: 60000 });
-    expect(pool.retries).to.equal(2);
+    expect(pool.retry).to.include({ tries: 2, connectFailure: true, reset: true, timeout: false, budgetPercent: 20 });
     expect(pool.healthCheck).to.equal(null);
     expect(config.routes).to.have.length(1); // one pool: every request goes to it
     expect(Object.isFrozen(config) && Object.isFrozen(pool) && Object.isFrozen(pool.initialServers[0])).to.equal(true);

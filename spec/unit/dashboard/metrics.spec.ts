@@ -14,6 +14,8 @@ describe('dashboard metrics rendering', () => {
         algorithm: 'round-robin',
         sticky: false,
         eligible: 1,
+        panic: false,
+        retrying: 0,
         queue: emptyQueue(),
         servers: [
           serverSnapshot({ requests: 7, latency: { bounds: [0.005, 0.01, 0.025], counts: [2, 5, 6], sumSeconds: 0.061, count: 7 } }),

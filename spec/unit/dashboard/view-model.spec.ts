@@ -36,7 +36,7 @@ export function serverSnapshot(changes: Partial<ServerSnapshot> = {}): ServerSna
 }
 
 function balancerSnapshot(at: number, servers: ServerSnapshot[]): BalancerSnapshot {
-  return { at, instance: 'test', revision: 0, pools: { api: { name: 'api', algorithm: 'round-robin', sticky: false, eligible: servers.length, queue: emptyQueue(), servers } } };
+  return { at, instance: 'test', revision: 0, pools: { api: { name: 'api', algorithm: 'round-robin', sticky: false, eligible: servers.length, panic: false, retrying: 0, queue: emptyQueue(), servers } } };
 }
 
 export function emptyQueue() {

@@ -38,7 +38,7 @@ describe('ActiveChecker', () => {
     healthCheck: HealthCheckOptions,
     options: { logger?: Logger; emit?: (event: HealthEvent) => void } = {},
   ): { pool: Pool; checker: ActiveChecker; events: Seen[] } {
-    const config = normalizeOptions({ pools: { api: { servers, healthCheck, passiveHealth: false } }, logger: silentLogger }).pools[0]!;
+    const config = normalizeOptions({ pools: { api: { servers, healthCheck, passiveHealth: false, panicThreshold: 0 } }, logger: silentLogger }).pools[0]!;
     const events: Seen[] = [];
     const pool: Pool = barePool(config, (event) => {
       const server = pool.get(event.server)!;

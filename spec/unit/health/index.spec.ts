@@ -120,7 +120,7 @@ describe('createPoolHealth', () => {
         passiveHealth: { consecutiveFailures: 1, baseEjectionMs: 600000 },
       } } }).pools[0];
       const noop = () => {};
-      const pool = new Pool(config, { guard: new Guard(safeLogger(silentLogger)), emitHealth: noop, reportDrain: noop, drainCancelled: noop, removalOverdue: noop });
+      const pool = new Pool(config, { guard: new Guard(safeLogger(silentLogger)), emitHealth: noop, emitPanic: noop, reportDrain: noop, drainCancelled: noop, removalOverdue: noop });
       pool.useHealth(createPoolHealth(pool, silentLogger));
       const handle = { abort() {} };
       pool.acquire(pool.get('b'), handle);
