@@ -4,7 +4,7 @@ import { spawnPinned, stop, waitForReady, type Child } from './children.js';
 import { runLoad, type LoadGenerator } from './load.js';
 import type { LoadResult } from './load-result.js';
 import { coreTicks, peakRssBytes, processCpuTicks } from './proc.js';
-import { ROW_LABELS, type ProxyRowName, type RowName } from './settings.js';
+import { rotatesOneByOne, ROW_LABELS, type ProxyRowName, type RowName } from './settings.js';
 import { verifyProxies } from './verify.js';
 
 export interface BenchContext {
@@ -56,7 +56,7 @@ export async function measureRow(row: RowName, round: number, context: BenchCont
   }
   const proxy = await startProxy(row, context);
   try {
-    await verifyProxies(ROW_LABELS[row], proxy.port, context.backendPorts.length);
+    await verifyProxies(ROW_LABELS[row], proxy.port, context.backendPorts.length, rotatesOneByOne(row));
     return await measureAt(row, round, proxy.port, proxy.child.pid, context);
   } finally {
     await stop(proxy.child);

@@ -6,7 +6,7 @@ import http from 'node:http';
 import express from 'express';
 import httpProxy from 'http-proxy';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { createBalancer } from '../middleware/index.js';
+import { createBalancer, type BalancerOptions, type PoolOptions } from '../middleware/index.js';
 import type { ProxyRowName } from './settings.js';
 
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -16,6 +16,7 @@ export function buildProxyServer(row: ProxyRowName, targets: readonly string[]):
 }
 
 const BUILDERS: Record<ProxyRowName, (targets: readonly string[]) => Listener> = {
+  'bare-forwarder': (targets) => bareForwarder(targets),
   'node-http-proxy': (targets) => bareProxy(targets),
   'express-http-proxy': (targets) => {
     const app = express();
@@ -44,7 +45,35 @@ const BUILDERS: Record<ProxyRowName, (targets: readonly string[]) => Listener> =
     const app = express();
     return createBalancer(poolOf(targets)).wrap(app);
   },
+  'switchyard-wrap-p2c': (targets) => createBalancer(poolOf(targets, { algorithm: 'p2c' })).wrap(express()),
+  // every request from wrk carries the same address: the load bound is what spreads them
+  'switchyard-wrap-hash': (targets) => createBalancer(poolOf(targets, { algorithm: 'consistent-hash', hash: { balanceFactor: 1.25 } })).wrap(express()),
+  // wrk keeps no cookies: every request is a new sticky client, the costliest case
+  'switchyard-wrap-all': (targets) =>
+    createBalancer({
+      ...poolOf(targets, { algorithm: 'least-connections', sticky: true, healthCheck: { type: 'http', path: '/', intervalMs: 1000, timeoutMs: 500 }, passiveHealth: {} }),
+      sticky: { secret: 'a-benchmark-secret-of-some-length' },
+    }).wrap(express()),
 };
+
+/**
+ * The leanest relay: node:http both ways with a keep-alive agent, in 15 lines. Everything a
+ * proxy does beyond this costs CPU; this row says how much.
+ */
+function bareForwarder(targets: readonly string[]): Listener {
+  const agent = keepAliveAgent();
+  const upstreams = targets.map((target) => new URL(target));
+  let next = 0;
+  return (req, res) => {
+    const target = upstreams[next++ % upstreams.length]!;
+    const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  };
+}
 
 /** `proxy.web(req, res, { target })` with round robin: the yardstick. */
 function bareProxy(targets: readonly string[]): Listener {
@@ -67,9 +96,9 @@ function roundRobin(targets: readonly string[]): () => string {
 }
 
 function keepAliveAgent(): http.Agent {
-  return new http.Agent({ keepAlive: true });
+  return new http.Agent({ keepAlive: true, maxSockets: 256 });
 }
 
-function poolOf(targets: readonly string[]) {
-  return { pools: { api: { servers: targets.map((url, i) => ({ id: `b${i + 1}`, url })) } } };
+function poolOf(targets: readonly string[], pool: Omit<PoolOptions, 'servers'> = {}): BalancerOptions {
+  return { pools: { api: { ...pool, servers: targets.map((url, i) => ({ id: `b${i + 1}`, url })) } } };
 }

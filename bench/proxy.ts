@@ -2,6 +2,7 @@
  * Child entry for one proxy row: `node dist/bench/proxy.js <row> <port,port,port>`.
  * Listens on a free loopback port and prints `READY <port>`.
  */
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { READY_PREFIX } from './backend-contract.js';
 import { exitWithParent } from './child-lifetime.js';
@@ -27,8 +28,24 @@ function main(): void {
     process.exit(1);
   });
   server.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${READY_PREFIX}${(server.address() as AddressInfo).port}\n`);
+    const { port } = server.address() as AddressInfo;
+    // a health-checked pool takes traffic once its first checks pass: ready means answering
+    void answering(port).then(() => process.stdout.write(`${READY_PREFIX}${port}\n`));
   });
+}
+
+/** Resolves once a request through the proxy gets a 200 (at most a few seconds). */
+async function answering(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const status = await new Promise<number>((resolve) => {
+      http.get({ host: '127.0.0.1', port, path: '/bench-ready', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', () => resolve(0));
+    });
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 try {

@@ -9,7 +9,7 @@ import type { LoadGenerator } from './load.js';
 import { describeMachine, pinning, type Machine } from './machine.js';
 import { measureRow, startProxy, type BenchContext, type Measurement } from './measure.js';
 import { machineLine, renderMarkdown, renderText, type ReportInput } from './report.js';
-import { readSettings, ROW_LABELS, type BenchSettings, type RowName } from './settings.js';
+import { readSettings, rotatesOneByOne, ROW_LABELS, type BenchSettings, type RowName } from './settings.js';
 import { evaluateChecks, summarize } from './summary.js';
 import { verifyProxies } from './verify.js';
 
@@ -58,7 +58,7 @@ async function checkEveryRowProxies(rows: readonly RowName[], context: BenchCont
     } else {
       const proxy = await startProxy(row, context);
       try {
-        await verifyProxies(ROW_LABELS[row], proxy.port, context.backendPorts.length);
+        await verifyProxies(ROW_LABELS[row], proxy.port, context.backendPorts.length, rotatesOneByOne(row));
       } finally {
         await stop(proxy.child);
       }

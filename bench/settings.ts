@@ -2,11 +2,15 @@
 
 export const ROW_NAMES = [
   'direct',
+  'bare-forwarder',
   'node-http-proxy',
   'express-http-proxy',
   'express-hpm',
   'switchyard-express',
   'switchyard-wrap',
+  'switchyard-wrap-p2c',
+  'switchyard-wrap-hash',
+  'switchyard-wrap-all',
 ] as const;
 export type RowName = (typeof ROW_NAMES)[number];
 
@@ -15,12 +19,24 @@ export type ProxyRowName = Exclude<RowName, 'direct'>;
 
 export const ROW_LABELS: Record<RowName, string> = {
   direct: 'direct (one backend, ceiling)',
+  'bare-forwarder': 'bare node:http forwarder',
   'node-http-proxy': 'node:http + http-proxy',
   'express-http-proxy': 'express + http-proxy',
   'express-hpm': 'express + http-proxy-middleware',
   'switchyard-express': 'switchyard express()',
   'switchyard-wrap': 'switchyard wrap()',
+  'switchyard-wrap-p2c': 'switchyard wrap(), p2c',
+  'switchyard-wrap-hash': 'switchyard wrap(), bounded-load hash',
+  'switchyard-wrap-all': 'switchyard wrap(), all features',
 };
+
+/**
+ * Does the row visit every backend when sent one request at a time? Round robin does; p2c and a
+ * key-bound hash may keep to one, and a health-checked pool admits servers as their first checks pass.
+ */
+export function rotatesOneByOne(row: RowName): boolean {
+  return row !== 'switchyard-wrap-p2c' && row !== 'switchyard-wrap-hash' && row !== 'switchyard-wrap-all';
+}
 
 export interface BenchSettings {
   rounds: number;
@@ -41,7 +57,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): B
     rounds: positiveInteger(env, 'BENCH_ROUNDS', quick ? 1 : 3),
     durationS: positiveInteger(env, 'BENCH_DURATION', quick ? 2 : 5),
     warmupS: positiveInteger(env, 'BENCH_WARMUP', 1),
-    connections: positiveInteger(env, 'BENCH_CONNECTIONS', 32),
+    connections: positiveInteger(env, 'BENCH_CONNECTIONS', 64),
     rows: rowList(env.BENCH_ROWS),
     loadGenerator: loadGenerator(env.BENCH_LOADGEN),
   };
