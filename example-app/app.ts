@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import express from 'express';
-import { createBalancer, createDashboard, type Balancer, type Dashboard } from '../middleware/index.js';
+import { createBalancer, type Balancer } from '../middleware/index.js';
+import { createDashboard, type Dashboard } from '../dashboard/index.js';
 import { startDemoBackend, type DemoBackend } from './demo-backends.js';
 
 export interface ExampleOptions {

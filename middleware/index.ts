@@ -8,7 +8,7 @@ export type {
 export type { Algorithm, AlgorithmName, Candidate, PickContext } from './algorithms/algorithm.js';
 export type { AffinityStore, Awaitable } from './affinity/store.js';
 export { MemoryAffinityStore, type MemoryAffinityStoreOptions } from './affinity/memory-store.js';
-export { RedisAffinityStore, type RedisAffinityStoreOptions } from './affinity/redis-store.js';
+export { RedisAffinityStore, type RedisAffinityStoreOptions, type RedisCommands } from './affinity/redis-store.js';
 export { keepRawBody } from './forwarding/body.js';
 export type { ChangeEvent, Commit, AppliedChange, ChangeOrigin, Actor } from './control/changes.js';
 export type { ServerRecord, AdminState, DrainIntent } from './control/records.js';
@@ -27,4 +27,3 @@ export type { TrustProxy, Trust } from './forwarding/trust.js';
 export type { ExpressAdapterOptions } from './adapters/express.js';
 export type { HandleOptions } from './balancer.js';
 export { SwitchyardError, ConfigError, ControlError, UpstreamError, STATUS_BY_CODE, type ErrorCode, type ControlErrorCode } from './errors.js';
-export { createDashboard, type Dashboard, type DashboardOptions, type AuthorizeResult } from '../dashboard/index.js';

@@ -1,4 +1,3 @@
-import type { Cluster, Redis } from 'ioredis';
 import type { AffinityStore } from './store.js';
 
 export interface RedisAffinityStoreOptions {
@@ -10,8 +9,11 @@ export interface RedisAffinityStoreOptions {
   countWindows?: number;
 }
 
-/** The commands this store sends, all single-key: a plain client, one over Sentinel and a Cluster all have them. */
-interface Commands {
+/**
+ * The commands this store sends, all single-key: an ioredis client (plain, over Sentinel, or a
+ * Cluster) has them. Typed here rather than imported, so that ioredis stays optional.
+ */
+export interface RedisCommands {
   readonly status: string;
   getex(key: string, px: 'PX', milliseconds: number): Promise<string | null>;
   set(key: string, value: string, px: 'PX', milliseconds: number): Promise<unknown>;
@@ -50,14 +52,14 @@ const MAX_SEEN_PER_SERVER = 10_000;
  */
 export class RedisAffinityStore implements AffinityStore {
   readonly prefix: string;
-  readonly #client: Commands;
+  readonly #client: RedisCommands;
   readonly #timeoutMs: number;
   readonly #windows: number;
   /** `pool\0serverId` → sessions seen since the last count, added to the HLLs then. */
   #seen = new Map<string, Seen>();
   #closed = false;
 
-  constructor(client: Redis | Cluster, options: RedisAffinityStoreOptions = {}) {
+  constructor(client: RedisCommands, options: RedisAffinityStoreOptions = {}) {
     this.#client = client;
     this.prefix = options.prefix ?? 'switchyard:affinity:';
     this.#timeoutMs = positive(options.commandTimeoutMs ?? 100, 'commandTimeoutMs');
