@@ -28,9 +28,9 @@ export interface PickContext {
   readonly path?: string;
   readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
   /** The hash key the pool computed for this request (consistent-hash / ip-hash); absent otherwise. */
-  readonly hashKey?: string;
+  readonly hashKey?: string | undefined;
   /** Servers this pick must not return: already tried by this request, or full. Usually undefined. */
-  readonly exclude?: ReadonlySet<Candidate>;
+  readonly exclude?: ReadonlySet<Candidate> | undefined;
 }
 
 /** What the pool tells an algorithm when something changes; never called on the request path. */
