@@ -98,6 +98,18 @@ describe('the published package, installed into a strict TypeScript project', fu
     });
   }
 
+  it('import and require give the same classes (one copy of the package, not two)', async () => {
+    const script = [
+      "import { createRequire } from 'node:module';",
+      "import { createBalancer, ConfigError } from 'switchyard';",
+      "import { createDashboard } from 'switchyard/dashboard';",
+      'const require = createRequire(import.meta.url);',
+      "console.log(JSON.stringify([typeof createBalancer, typeof createDashboard, ConfigError === require('switchyard').ConfigError, createDashboard === require('switchyard/dashboard').createDashboard]));",
+    ].join('\n');
+    const { stdout } = await consumer.exec(process.execPath, ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).to.deep.equal(['function', 'function', true, true]);
+  });
+
   it("require('switchyard') loads neither express, ejs nor ioredis, and ioredis is not installed", async () => {
     const script = "require('switchyard'); console.log(JSON.stringify(Object.keys(require.cache)))";
     const loaded = JSON.parse((await consumer.exec(process.execPath, ['-e', script])).stdout) as string[];
