@@ -1,4 +1,4 @@
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { requestProtocol } from '../forwarding/headers.js';
 import type { Logger } from '../logger.js';
@@ -6,8 +6,9 @@ import type { StickyConfig } from '../options.js';
 import type { Pool } from '../pool/pool.js';
 import type { Server } from '../pool/server.js';
 import { affinitySetCookie, readCookie, withoutCookie } from './cookie-header.js';
-import { SESSION_BYTES, signValue, verifyValue, type VerifiedValue } from './cookie-value.js';
+import { signValue, verifyValue, type VerifiedValue } from './cookie-value.js';
 import { MemoryAffinityStore } from './memory-store.js';
+import { newSessionId } from './session-ids.js';
 import { StoreGuard, type StoreAnswer } from './store-guard.js';
 import { TokenIndex } from './token-index.js';
 
@@ -131,7 +132,7 @@ export class Affinity {
       }
       server.pinned++; // at once, for the dashboard; refreshPinned corrects it from the store
     }
-    const session = pinning?.session ?? randomBytes(SESSION_BYTES);
+    const session = pinning?.session ?? newSessionId();
     // A new client's pin lives in its cookie alone until the cookie comes back: clients that never
     // return one (curl, bots, API clients) would otherwise leave a store key per request for the TTL.
     if (pinning !== undefined) {

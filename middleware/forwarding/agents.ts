@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { PoolConfig } from '../options.js';
+import { IdleSocketReaper } from './idle-sockets.js';
 
 /**
  * The agents of one pool, built at start-up and reused for every request: a keep-alive agent
@@ -12,14 +13,13 @@ export class PoolAgents {
   readonly https: https.Agent;
   readonly freshHttp: http.Agent;
   readonly freshHttps: https.Agent;
+  readonly #reaper: IdleSocketReaper;
 
   constructor(config: PoolConfig) {
     const common = {
       keepAlive: true,
       maxSockets: config.maxSockets,
       maxFreeSockets: config.maxSockets,
-      // idle sockets time out before the server's own keep-alive timeout closes them under us
-      timeout: config.idleSocketMs,
       // reuse the most recent socket, so that idle ones can age out
       scheduling: 'lifo' as const,
     };
@@ -29,6 +29,8 @@ export class PoolAgents {
     this.https = new https.Agent({ ...common, ...tls });
     this.freshHttp = new http.Agent({ keepAlive: false });
     this.freshHttps = new https.Agent({ keepAlive: false, ...tls });
+    // idle sockets close before the server's own keep-alive timeout closes them under us
+    this.#reaper = new IdleSocketReaper([this.http, this.https], config.idleSocketMs);
   }
 
   for(protocol: 'http:' | 'https:', fresh = false): http.Agent {
@@ -37,6 +39,7 @@ export class PoolAgents {
   }
 
   destroy(): void {
+    this.#reaper.close();
     this.http.destroy();
     this.https.destroy();
     this.freshHttp.destroy();
