@@ -64,6 +64,8 @@ const DEFAULTS = {
   title: 'switchyard',
 } as const;
 
+/** NIST SP 800-63B asks for at least 8; a shared operator password deserves more. */
+const MIN_PASSWORD_LENGTH = 12;
 const EXAMPLE = "{ auth: { username: 'ops', password: process.env.DASHBOARD_PASSWORD } }";
 
 /** Check the options once and fill in every default; throws ConfigError naming the option. */
@@ -107,6 +109,8 @@ function checkAuth(value: unknown): { username: string; password: string } {
   // basic auth cannot carry a colon in the user name: it separates name from password
   if (username.includes(':')) throw new ConfigError('dashboard.auth.username', 'expected a name without ":" (basic auth splits on it)');
   const password = requiredString(auth.password, 'dashboard.auth.password', 'process.env.DASHBOARD_PASSWORD');
+  // the dashboard can drain and remove servers: a guessable password is an outage waiting to happen
+  if (password.length < MIN_PASSWORD_LENGTH) throw new ConfigError('dashboard.auth.password', `expected at least ${MIN_PASSWORD_LENGTH} characters, got ${password.length}; e.g. process.env.DASHBOARD_PASSWORD set to \`openssl rand -base64 18\``);
   return { username, password };
 }
 

@@ -57,6 +57,9 @@ export async function createExampleApp({ password = randomBytes(9).toString('bas
   const dashboard = createDashboard(balancer, { auth: credentials });
 
   const app = express();
+  // for Kubernetes: readiness fails while closing, and a scraper reads metrics without the dashboard's login
+  app.get('/ready', balancer.ready());
+  app.get('/metrics', balancer.metrics());
   app.use(balancer.express());
   app.use('/admin', dashboard);
   app.get('/', (req, res) => {

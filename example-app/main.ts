@@ -32,10 +32,11 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1); // a second Ctrl-C does not wait
     stopping = true;
     console.log('\nstopping…');
+    // SIGTERM recipe: stop accepting, fail readiness (close() does), let in-flight requests finish, then go
     stopTraffic();
-    server.closeAllConnections();
     server.close();
     await example.close();
+    server.closeAllConnections();
     process.exit(0);
   };
   process.on('SIGINT', stop);

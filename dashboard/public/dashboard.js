@@ -135,6 +135,8 @@
     event.preventDefault();
     var request = form.dataset.form === 'add' ? addRequest(form) : serverRequest(form, event.submitter);
     if (!request) return;
+    // removing cannot be undone from here: the server's URL would have to be typed in again
+    if (request.op === 'remove' && !window.confirm('Remove ' + request.id + ' from the pool? It drains first.')) return;
     fetch(request.url, {
       method: request.method,
       credentials: 'same-origin',
@@ -176,6 +178,7 @@
       method: op === 'remove' ? 'DELETE' : 'POST',
       body: body,
       op: op,
+      id: id,
       done: op === 'weight' ? 'weight of ' + id + ' set to ' + body.weight : op + ': ' + id,
       failed: op + ' ' + id + ' failed',
     };

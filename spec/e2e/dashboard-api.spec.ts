@@ -9,7 +9,7 @@ import { createDashboard, type Dashboard } from '../../dashboard/index.js';
 import { echo, listen, startBackends, type Backend } from '../support/backends.js';
 import { waitFor } from '../support/wait.js';
 
-const AUTH = `Basic ${Buffer.from('ops:pa55word').toString('base64')}`;
+const AUTH = `Basic ${Buffer.from('ops:pa55word-long-enough').toString('base64')}`;
 
 describe('dashboard JSON API', () => {
   let backends: Backend[];
@@ -37,7 +37,7 @@ describe('dashboard JSON API', () => {
       routes: [{ path: '/api', pool: 'api' }],
     });
     audited = [];
-    dashboard = createDashboard(balancer, { auth: { username: 'ops', password: 'pa55word' }, auditSize: 5, onAudit: (entry) => audited.push(entry) });
+    dashboard = createDashboard(balancer, { auth: { username: 'ops', password: 'pa55word-long-enough' }, auditSize: 5, onAudit: (entry) => audited.push(entry) });
     const app = express();
     app.use('/admin', dashboard);
     app.use(balancer.express());

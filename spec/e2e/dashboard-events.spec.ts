@@ -8,7 +8,7 @@ import { createDashboard, type Dashboard } from '../../dashboard/index.js';
 import type { DashboardView } from '../../dashboard/view-model.js';
 import { listen } from '../support/backends.js';
 
-const AUTH = `Basic ${Buffer.from('ops:pa55word').toString('base64')}`;
+const AUTH = `Basic ${Buffer.from('ops:pa55word-long-enough').toString('base64')}`;
 
 interface Stream {
   status: number;
@@ -72,7 +72,7 @@ describe('dashboard live updates (GET events)', () => {
   const streams: Stream[] = [];
 
   async function start(options: { updateIntervalMs?: number; maxStreams?: number } = {}) {
-    dashboard = createDashboard(balancer, { auth: { username: 'ops', password: 'pa55word' }, ...options });
+    dashboard = createDashboard(balancer, { auth: { username: 'ops', password: 'pa55word-long-enough' }, ...options });
     host = await listen(express().use('/admin', dashboard));
   }
 

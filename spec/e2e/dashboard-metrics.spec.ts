@@ -6,7 +6,7 @@ import { silentLogger } from '../../middleware/logger.js';
 import { createDashboard, type Dashboard } from '../../dashboard/index.js';
 import { listen, startBackends, type Backend } from '../support/backends.js';
 
-const AUTH = `Basic ${Buffer.from('prom:scrape-me').toString('base64')}`;
+const AUTH = `Basic ${Buffer.from('prom:scrape-me-please').toString('base64')}`;
 
 interface Sample {
   name: string;
@@ -81,7 +81,7 @@ describe('dashboard metrics (GET metrics)', () => {
       },
       routes: [{ path: '/api', pool: 'api' }, { path: '/odd', pool: ODD_POOL }],
     });
-    dashboard = createDashboard(balancer, { auth: { username: 'prom', password: 'scrape-me' } });
+    dashboard = createDashboard(balancer, { auth: { username: 'prom', password: 'scrape-me-please' } });
     const app = express();
     app.use('/admin', dashboard);
     app.use(balancer.express());

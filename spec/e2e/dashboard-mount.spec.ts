@@ -9,7 +9,7 @@ import { silentLogger } from '../../middleware/logger.js';
 import { createDashboard, type Dashboard } from '../../dashboard/index.js';
 import { listen } from '../support/backends.js';
 
-const AUTH = `Basic ${Buffer.from('ops:pa55word').toString('base64')}`;
+const AUTH = `Basic ${Buffer.from('ops:pa55word-long-enough').toString('base64')}`;
 const csrfOf = (html: string) => /<meta name="csrf-token" content="([^"]+)">/.exec(html)![1]!;
 
 describe('mounting the dashboard', () => {
@@ -18,7 +18,7 @@ describe('mounting the dashboard', () => {
 
   beforeEach(() => {
     balancer = createBalancer({ logger: silentLogger, pools: { api: { servers: [{ id: 'a1', url: 'http://127.0.0.1:9' }] } } });
-    dashboard = createDashboard(balancer, { auth: { username: 'ops', password: 'pa55word' } });
+    dashboard = createDashboard(balancer, { auth: { username: 'ops', password: 'pa55word-long-enough' } });
   });
 
   afterEach(async () => {

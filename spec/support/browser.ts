@@ -20,6 +20,15 @@ export function launchBrowser(): Promise<Browser> {
 export interface PageProblems {
   errors: string[];
   dialogs: string[];
+  /** Dialogs a test said would come (see `answerNextDialog`), with their messages: not problems. */
+  answered: string[];
+  /** How to answer the next dialog, when a test expects one. */
+  nextAnswer?: 'accept' | 'dismiss';
+}
+
+/** The page's next dialog is expected (a confirmation the test triggers): answer it so. */
+export function answerNextDialog(problems: PageProblems, answer: 'accept' | 'dismiss'): void {
+  problems.nextAnswer = answer;
 }
 
 /**
@@ -27,14 +36,20 @@ export interface PageProblems {
  * through data shows up as a failure instead of hanging the test.
  */
 export function watchPage(page: Page): PageProblems {
-  const problems: PageProblems = { errors: [], dialogs: [] };
+  const problems: PageProblems = { errors: [], dialogs: [], answered: [] };
   page.on('pageerror', (error) => problems.errors.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error') problems.errors.push(`console: ${message.text()}`);
   });
   page.on('dialog', (dialog) => {
-    problems.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
-    void dialog.dismiss();
+    const answer = problems.nextAnswer;
+    problems.nextAnswer = undefined;
+    if (answer === undefined) {
+      problems.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+      return void dialog.dismiss();
+    }
+    problems.answered.push(dialog.message());
+    void (answer === 'accept' ? dialog.accept() : dialog.dismiss());
   });
   return problems;
 }

@@ -4,6 +4,8 @@ export interface LoadResult {
   status: number;
   /** The `x-backend` header: which server answered. */
   backend: string;
+  /** When the request was sent, and when its answer ended (or it failed). */
+  sentAt: number;
   at: number;
 }
 
@@ -19,15 +21,16 @@ export function startLoad(base: string, { concurrency = 4, path = '/load' }: { c
 
   const once = () =>
     new Promise<void>((resolve) => {
+      const sentAt = Date.now();
       const req = http.get({ host: url.hostname, port: url.port, path, agent }, (res) => {
         res.resume();
         res.on('end', () => {
-          results.push({ status: res.statusCode ?? 0, backend: String(res.headers['x-backend'] ?? ''), at: Date.now() });
+          results.push({ status: res.statusCode ?? 0, backend: String(res.headers['x-backend'] ?? ''), sentAt, at: Date.now() });
           resolve();
         });
       });
       req.on('error', () => {
-        results.push({ status: 0, backend: '', at: Date.now() });
+        results.push({ status: 0, backend: '', sentAt, at: Date.now() });
         resolve();
       });
     });

@@ -3,7 +3,7 @@ import { ConfigError } from '../../../middleware/errors.js';
 import { normalizeDashboardOptions } from '../../../dashboard/options.js';
 
 describe('dashboard options', () => {
-  const auth = { username: 'ops', password: 'pw' };
+  const auth = { username: 'ops', password: 'a-long-enough-pw' };
 
   it('fills every default', () => {
     const config = normalizeDashboardOptions({ auth });
@@ -32,9 +32,11 @@ describe('dashboard options', () => {
   const bad: Array<[options: Record<string, unknown>, path: string]> = [
     [{ auth: 'ops:pw' }, 'dashboard.auth'],
     [{ auth: { username: 'ops' } }, 'dashboard.auth.password'],
-    [{ auth: { username: '', password: 'pw' } }, 'dashboard.auth.username'],
-    [{ auth: { username: 'o:ps', password: 'pw' } }, 'dashboard.auth.username'],
-    [{ auth: { username: 'ops', password: 'pw', realm: 'x' } }, 'dashboard.auth.realm'],
+    [{ auth: { username: '', password: 'a-long-enough-pw' } }, 'dashboard.auth.username'],
+    [{ auth: { username: 'o:ps', password: 'a-long-enough-pw' } }, 'dashboard.auth.username'],
+    [{ auth: { username: 'ops', password: 'a-long-enough-pw', realm: 'x' } }, 'dashboard.auth.realm'],
+    [{ auth: { username: 'ops', password: 'x' } }, 'dashboard.auth.password'],
+    [{ auth: { username: 'ops', password: '12345678901' } }, 'dashboard.auth.password'],
     [{ authorize: 'yes' }, 'dashboard.authorize'],
     [{ auth, insecure: 'yes' }, 'dashboard.insecure'],
     [{ auth, loginLimit: { max: 0 } }, 'dashboard.loginLimit.max'],
