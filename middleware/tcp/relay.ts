@@ -18,6 +18,8 @@ interface Endpoint {
 }
 
 const endpoints = new WeakMap<Server, Endpoint>();
+/** Stats whose `held` already reads this relay. */
+const heldSet = new WeakSet<TcpStats>();
 
 function endpointOf(server: Server): Endpoint {
   let endpoint = endpoints.get(server);
@@ -165,6 +167,10 @@ export class TcpRelay {
     }
     const server = choice;
     const stats = server.stats.tcp!;
+    if (!heldSet.has(stats)) {
+      heldSet.add(stats);
+      stats.held = () => this.bufferedBytes(server);
+    }
     conn.server = server;
     conn.connected = false;
     conn.attemptAt = performance.now();

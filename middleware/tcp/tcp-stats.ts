@@ -19,6 +19,8 @@ export interface TcpStatsSnapshot {
   connectTime: Histogram;
   /** Ended connections by cause. */
   closed: Record<CloseCause, number>;
+  /** Bytes the relay holds for this server's open connections now (stream buffers both ways): stays small, whatever the transfer. */
+  bufferedBytes: number;
 }
 
 /** One TCP server's counters: plain numbers on the relay's path, derived figures only in snapshot(). */
@@ -28,6 +30,8 @@ export class TcpStats {
   bytesOut = 0;
   readonly connectErrors = { refused: 0, timeout: 0 };
   readonly closed: Record<CloseCause, number> = { client: 0, server: 0, idle: 0, drain: 0, error: 0 };
+  /** Set by the relay: what it holds for this server now. */
+  held: () => number = () => 0;
   readonly #connect = new LatencyWindow();
   readonly #rate = new RateWindow();
 
@@ -50,6 +54,7 @@ export class TcpStats {
       connectMs: this.#connect.percentiles(now),
       connectTime: this.#connect.histogram(),
       closed: { ...this.closed },
+      bufferedBytes: this.held(),
     };
   }
 }
