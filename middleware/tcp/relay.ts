@@ -8,7 +8,7 @@ import type { Server } from '../pool/server.js';
 import type { Outcome } from '../stats/server-stats.js';
 import type { TlsOptions } from '../options/types.js';
 import { proxyHeader } from './proxy-protocol.js';
-import type { CloseCause, TcpStats } from './tcp-stats.js';
+import type { CloseCause, OpenFigures, TcpStats } from './tcp-stats.js';
 
 /** Where a TCP server is, parsed once per server. */
 interface Endpoint {
@@ -137,15 +137,19 @@ export class TcpRelay {
     this.#closed = true;
   }
 
-  /** Bytes the relay holds for this server's connections now (stream buffers both ways). */
-  bufferedBytes(server: Server): number {
-    let total = 0;
+  /** What this server's open connections hold in stream buffers (both ways) now, and the bytes they moved so far. */
+  openFigures(server: Server): OpenFigures {
+    const figures = { held: 0, bytesIn: 0, bytesOut: 0 };
     server.inFlight.forEach((item) => {
       const conn = item as Connection;
-      total += conn.client.writableLength + conn.client.readableLength;
-      if (conn.upstream) total += conn.upstream.writableLength + conn.upstream.readableLength;
+      figures.held += conn.client.writableLength + conn.client.readableLength;
+      const upstream = conn.upstream;
+      if (!upstream || !conn.connected) return;
+      figures.held += upstream.writableLength + upstream.readableLength;
+      figures.bytesIn += Math.max(0, upstream.bytesWritten - conn.headerBytes);
+      figures.bytesOut += upstream.bytesRead;
     });
-    return total;
+    return figures;
   }
 
   /** Cut both sides now (a drain deadline, shutdown, an error, the idle timeout). */
@@ -169,7 +173,7 @@ export class TcpRelay {
     const stats = server.stats.tcp!;
     if (!heldSet.has(stats)) {
       heldSet.add(stats);
-      stats.held = () => this.bufferedBytes(server);
+      stats.open = () => this.openFigures(server);
     }
     conn.server = server;
     conn.connected = false;
@@ -237,9 +241,6 @@ export class TcpRelay {
     });
     upstream.once('end', () => (conn.cause ??= 'server'));
     upstream.once('close', (hadError) => this.#socketClosed(conn, upstream, hadError));
-    // live byte counts, so that the dashboard sees a long connection's traffic as it flows
-    client.on('data', (chunk: Buffer) => (stats.bytesIn += chunk.length));
-    upstream.on('data', (chunk: Buffer) => (stats.bytesOut += chunk.length));
     client.pipe(upstream);
     upstream.pipe(client);
   }
@@ -275,7 +276,11 @@ export class TcpRelay {
     stats.closed[conn.cause ?? (outcome === 'ok' ? 'client' : 'error')]++;
     const upstream = conn.upstream;
     const sent = upstream ? Math.max(0, upstream.bytesWritten - conn.headerBytes) : 0;
-    server.stats.finished(outcome, 0, sent, upstream?.bytesRead ?? 0, Date.now(), false);
+    const received = upstream?.bytesRead ?? 0;
+    // released first: from then on the open figures no longer include this connection
     this.pool.release(server, conn, outcome);
+    stats.bytesIn += sent;
+    stats.bytesOut += received;
+    server.stats.finished(outcome, 0, sent, received, Date.now(), false);
   }
 }

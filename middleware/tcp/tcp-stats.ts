@@ -23,6 +23,13 @@ export interface TcpStatsSnapshot {
   bufferedBytes: number;
 }
 
+/** What the open connections of a server hold in buffers now, and have moved so far. */
+export interface OpenFigures {
+  held: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 /** One TCP server's counters: plain numbers on the relay's path, derived figures only in snapshot(). */
 export class TcpStats {
   connections = 0;
@@ -30,8 +37,8 @@ export class TcpStats {
   bytesOut = 0;
   readonly connectErrors = { refused: 0, timeout: 0 };
   readonly closed: Record<CloseCause, number> = { client: 0, server: 0, idle: 0, drain: 0, error: 0 };
-  /** Set by the relay: what it holds for this server now. */
-  held: () => number = () => 0;
+  /** Set by the relay: what its open connections on this server hold and have moved so far. */
+  open: () => OpenFigures = () => ({ held: 0, bytesIn: 0, bytesOut: 0 });
   readonly #connect = new LatencyWindow();
   readonly #rate = new RateWindow();
 
@@ -45,16 +52,18 @@ export class TcpStats {
   }
 
   snapshot(now = Date.now()): TcpStatsSnapshot {
+    // ended connections are counted here; open ones are read off their sockets, so nothing is counted per chunk
+    const open = this.open();
     return {
       connections: this.connections,
       connectionsPerSecond: this.#rate.perSecond(now),
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
+      bytesIn: this.bytesIn + open.bytesIn,
+      bytesOut: this.bytesOut + open.bytesOut,
       connectErrors: { ...this.connectErrors },
       connectMs: this.#connect.percentiles(now),
       connectTime: this.#connect.histogram(),
       closed: { ...this.closed },
-      bufferedBytes: this.held(),
+      bufferedBytes: open.held,
     };
   }
 }

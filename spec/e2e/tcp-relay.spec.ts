@@ -134,6 +134,8 @@ describe('TCP pools: the relay', () => {
       const client = await connectTo(port);
       const sent = await writeBlocks(client, 64);
       client.end();
+      // 4 MB fit in socket buffers: the writer may be done before the connect timeout even passes
+      await waitFor('the sink connected after the failover', () => received !== undefined, 3000);
       const got = await received!;
       expect(got.sha256).to.equal(sent.sha256);
       const hole0 = balancer!.snapshot().pools.p!.servers[0]!.tcp!;
