@@ -3,6 +3,7 @@ import type { PoolSnapshot } from '../middleware/pool/pool.js';
 import type { ServerSnapshot } from '../middleware/pool/server.js';
 import type { AuditEntry } from './audit.js';
 import { errorCount, type History } from './history.js';
+import { tcpCells } from './tcp-view.js';
 
 /**
  * Snapshot → the strings the page shows. The EJS page and the live stream both use this, so
@@ -30,6 +31,8 @@ export interface ServerView {
 
 export interface PoolView {
   name: string;
+  /** `tcp`: the row cells hold connection figures (see tcp-view.ts). */
+  protocol: 'http' | 'tcp';
   summary: string;
   servers: ServerView[];
 }
@@ -64,16 +67,17 @@ export function dashboardView(snapshot: BalancerSnapshot, history: History | nul
 }
 
 export function poolView(pool: PoolSnapshot, history: History | null, now: number): PoolView {
-  const rps = pool.servers.reduce((sum, server) => sum + server.rps, 0);
-  const parts = [`${pool.eligible}/${pool.servers.length} eligible`, pool.algorithm, `${fixed(rps, 1)} rps`];
+  const tcp = pool.protocol === 'tcp';
+  const rps = pool.servers.reduce((sum, server) => sum + (tcp ? server.tcp?.connectionsPerSecond ?? 0 : server.rps), 0);
+  const parts = [`${pool.eligible}/${pool.servers.length} eligible`, pool.algorithm, tcp ? `tcp · ${fixed(rps, 1)} conn/s` : `${fixed(rps, 1)} rps`];
   if (pool.sticky) parts.push('sticky');
-  return { name: pool.name, summary: parts.join(' · '), servers: pool.servers.map((server) => serverView(pool.name, server, history, now)) };
+  return { name: pool.name, protocol: tcp ? 'tcp' : 'http', summary: parts.join(' · '), servers: pool.servers.map((server) => serverView(pool.name, server, history, now)) };
 }
 
 export function serverView(pool: string, server: ServerSnapshot, history: History | null, now: number): ServerView {
   const errorRate = history ? history.errorRate(pool, server, now) : server.requests > 0 ? errorCount(server) / server.requests : null;
   const { connect, timeout, reset, http5xx, http4xx } = server.errors;
-  return {
+  const view: ServerView = {
     id: server.id,
     state: server.state,
     health: server.health,
@@ -103,6 +107,12 @@ export function serverView(pool: string, server: ServerSnapshot, history: Histor
     },
     trend: history ? history.trend(pool, server.id) : [],
   };
+  if (server.tcp) {
+    const tcp = tcpCells(server, server.tcp);
+    Object.assign(view.cells, tcp.cells);
+    Object.assign(view.titles, tcp.titles);
+  }
+  return view;
 }
 
 /** Why a server is in or out, most telling first: passive ejection, the last check, no check. */

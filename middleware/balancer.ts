@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Server as NetServer, Socket } from 'node:net';
 import { expressAdapter, type ConnectMiddleware, type ExpressAdapterOptions } from './adapters/express.js';
 import { koaAdapter, type KoaMiddleware } from './adapters/koa.js';
 import { wrapAdapter, type RequestHandler } from './adapters/wrap.js';
@@ -30,6 +31,7 @@ import type { BalancerConfig } from './options.js';
 import { Pool, type HealthEvent, type PanicEvent, type PoolSnapshot } from './pool/pool.js';
 import type { Server } from './pool/server.js';
 import { compileRoutes, type RouteMatch } from './routing/routes.js';
+import { TcpFrontend, type ListenTcpOptions } from './tcp/frontend.js';
 
 export interface BalancerSnapshot {
   at: number;
@@ -74,6 +76,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   readonly #affinity: Affinity | undefined;
   readonly #guard: Guard;
   readonly #loop = new LoopGuard();
+  readonly #tcp: TcpFrontend;
   #closing: Promise<void> | undefined;
 
   constructor(config: BalancerConfig) {
@@ -124,6 +127,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       shortestTimeoutMs: shortestTimeout(config),
       maxBufferedBytes: config.maxBufferedBytes,
     });
+    this.#tcp = new TcpFrontend(this.#pools, config.logger);
     this.#tunnels = new Tunnels(this.#forwarder, { affinity: this.#affinity, trust: config.trustProxy ?? TRUST_NOTHING, loop: this.#loop, guard: this.#guard, logger: config.logger });
   }
 
@@ -285,6 +289,27 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     };
   }
 
+  /**
+   * A TCP pool's connection handler, for a `net.Server` of your own. A ConfigError for an HTTP pool.
+   *
+   * @example
+   * net.createServer({ allowHalfOpen: true }, balancer.tcp('cache')).listen(6380);
+   */
+  tcp(pool: string): (socket: Socket) => void {
+    return this.#tcp.relay(pool).handle;
+  }
+
+  /**
+   * Listen on `port` and proxy every connection to the TCP pool `pool`; the server closes with
+   * the balancer. Listen errors are logged and emitted on the returned server.
+   *
+   * @example
+   * const server = balancer.listenTcp(6380, 'cache', { host: '127.0.0.1' });
+   */
+  listenTcp(port: number, pool: string, options?: ListenTcpOptions): NetServer {
+    return this.#tcp.listen(port, pool, options);
+  }
+
   /** A pool's control API. Throws a ControlError (`NOT_FOUND`) for an unknown name. */
   pool(name: string): PoolControl {
     const control = this.#controls.get(name);
@@ -339,6 +364,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
 
   async #close(): Promise<void> {
+    this.#tcp.close();
     for (const pool of this.#pools.values()) pool.stop();
     await Promise.all([...this.#pools.values()].map((pool) => pool.settle(pool.config.drainTimeoutMs)));
     this.#tunnels.close();

@@ -6,6 +6,9 @@ export type {
   StickyOptions, TimeoutOptions, TlsOptions, QueueOptions, RetryOptions, RetryOn, ErrorRateOptions, ControlOptions, CheckContext, HashOptions, HashKey, PathRewrite, RequestIdOptions,
 } from './options.js';
 export type { Algorithm, AlgorithmName, Candidate, PickContext } from './algorithms/algorithm.js';
+export type { TcpTimeoutOptions, TcpCheckOptions } from './options/types.js';
+export type { ListenTcpOptions } from './tcp/frontend.js';
+export type { TcpStatsSnapshot, CloseCause } from './tcp/tcp-stats.js';
 export type { AffinityStore, Awaitable } from './affinity/store.js';
 export { MemoryAffinityStore, type MemoryAffinityStoreOptions } from './affinity/memory-store.js';
 export { RedisAffinityStore, type RedisAffinityStoreOptions, type RedisCommands } from './affinity/redis-store.js';

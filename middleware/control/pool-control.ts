@@ -84,7 +84,7 @@ export class PoolControl {
   addServer(server: ServerOptions, options?: ControlCallOptions): Promise<ServerRecord> {
     let spec;
     try {
-      spec = normalizeServer(server, `pools.${this.name}.servers[+]`);
+      spec = normalizeServer(server, `pools.${this.name}.servers[+]`, this.#pool.config.protocol);
     } catch (error) {
       return Promise.reject(new ControlError(error instanceof ConfigError ? error.message : String(error)));
     }

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
+import { describeAnswer, judgeAnswer, MAX_ANSWER_BYTES } from '../tcp/send-expect.js';
 import type { HealthCheckConfig, TlsOptions } from '../options.js';
 import type { Server } from '../pool/server.js';
 
@@ -32,19 +34,48 @@ type Start = (settle: Settle) => () => void;
  * const { ok, reason } = await probe(); // { ok: false, reason: 'status 503' }
  */
 export function createProbe(server: ProbeTarget, config: HealthCheckConfig, tls: TlsOptions): Probe {
-  const start = config.type === 'tcp' ? tcpStart(server) : config.type === 'http' ? httpStart(server, config, tls) : customStart(server, config);
+  const start = config.type === 'tcp' ? tcpStart(server, config, tls) : config.type === 'http' ? httpStart(server, config, tls) : customStart(server, config);
   return (signal) => bounded(config.timeoutMs, signal, start);
 }
 
-/** Passes when a connection opens; the socket is closed at once. */
-function tcpStart(server: ProbeTarget): Start {
-  const options = { host: server.target.hostname, port: Number(server.target.port) };
+/**
+ * Passes when a connection opens (TLS completed for a tls:// server), or with `send`/`expect`,
+ * when the answer to what was sent starts with (or matches) the expectation, as HAProxy's
+ * `tcp-check send` / `tcp-check expect`: a server that accepts but answers wrongly fails.
+ */
+function tcpStart(server: ProbeTarget, config: HealthCheckConfig, tlsOptions: TlsOptions): Start {
+  const secure = server.url.startsWith('tls:');
+  const host = server.target.hostname;
+  const options = { host, port: Number(server.target.port) };
+  const { send, expect } = config;
   return (settle) => {
-    const socket = net.connect(options);
-    socket.once('connect', () => settle(true, 'connected'));
+    const socket = secure ? tls.connect(secureOptions(host, options.port, tlsOptions)) : net.connect(options);
+    let answer = Buffer.alloc(0);
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
+      if (send) socket.write(send);
+      if (expect === undefined) settle(true, 'connected');
+    });
+    if (expect !== undefined) {
+      const judge = (final: boolean): void => {
+        const verdict = judgeAnswer(expect, answer, final);
+        if (verdict !== undefined) settle(verdict, verdict ? `answer matched ${String(typeof expect === 'string' ? JSON.stringify(expect) : expect)}` : `answer ${describeAnswer(answer)}, expected ${typeof expect === 'string' ? JSON.stringify(expect) : String(expect)}`);
+      };
+      socket.on('data', (chunk: Buffer) => {
+        answer = Buffer.concat([answer, chunk]).subarray(0, MAX_ANSWER_BYTES);
+        judge(false);
+      });
+      socket.once('end', () => judge(true));
+    }
     socket.on('error', (error) => settle(false, networkReason(error)));
     return () => socket.destroy();
   };
+}
+
+function secureOptions(host: string, port: number, config: TlsOptions): tls.ConnectionOptions {
+  const options: tls.ConnectionOptions = { host, port, rejectUnauthorized: config.rejectUnauthorized !== false };
+  if (!net.isIP(host)) options.servername = host;
+  if (config.ca !== undefined) options.ca = config.ca;
+  return options;
 }
 
 /** HAProxy's `option httpchk` + `http-check expect`: a status in the expected set, and the body marker if any. */

@@ -23,6 +23,9 @@ export interface HealthCheckConfig {
   expectStatusText: string;
   expectBody: string | undefined;
   check: CustomCheck | undefined;
+  /** TCP checks: bytes written on connect, and what the answer must start with or match. */
+  send: Buffer | undefined;
+  expect: string | RegExp | undefined;
 }
 
 export interface PassiveHealthConfig extends Required<Omit<PassiveHealthOptions, 'errorRate'>> {
@@ -55,8 +58,20 @@ export interface ServerConfig {
   labels: Readonly<Record<string, string>>;
 }
 
+/** A TCP pool's own settings (see middleware/tcp/options.ts). */
+export interface TcpPoolConfig {
+  connectMs: number;
+  idleMs: number;
+  proxyProtocol: 'v1' | 'v2' | null;
+  /** Other servers tried after a refused or timed-out connect. */
+  tries: number;
+}
+
 export interface PoolConfig {
   name: string;
+  protocol: 'http' | 'tcp';
+  /** Set for TCP pools only. */
+  tcp: TcpPoolConfig | null;
   /** The configured servers: what seeds the control state. The live membership is `pool.records()`. */
   initialServers: ServerConfig[];
   algorithm: AlgorithmName | Algorithm;

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.js';
 import { describe, knownKeys, oneOf, optionalBoolean, optionalNumber, plainObject, requiredString, type Plain } from '../validate.js';
 import type { HealthCheckConfig, PassiveHealthConfig, PoolConfig, RetryConfig, ServerConfig } from './config.js';
 import { DEFAULTS } from './defaults.js';
+import { normalizeSendExpect, normalizeTcpOptions, normalizeTcpUrl, protocolOf, TCP_DEFAULTS } from '../tcp/options.js';
 import type { PoolStickyOptions, TimeoutOptions, TlsOptions } from './types.js';
 
 /** Printable, at most 128 characters. Ids are data everywhere they are shown, so nothing else is excluded. */
@@ -15,33 +16,41 @@ const LABEL = /^[^\x00-\x1f\x7f]{1,128}$/;
 const POOL_KEYS = [
   'servers', 'algorithm', 'hash', 'healthCheck', 'passiveHealth', 'slowStartMs', 'drainTimeoutMs', 'sticky',
   'timeouts', 'retries', 'retry', 'panicThreshold', 'maxConnections', 'queue', 'maxSockets', 'idleSocketMs', 'changeOrigin', 'tls', 'retryAfterS', 'rewriteOrigin',
+  'protocol', 'proxyProtocol',
 ];
 
 export function normalizePool(name: string, input: unknown): PoolConfig {
   const path = `pools.${name}`;
   const pool = plainObject(input, path, "{ servers: [{ id: 'a', url: 'http://127.0.0.1:4001' }] }");
   knownKeys(pool, path, POOL_KEYS);
+  const protocol = protocolOf(pool, path);
+  const tcp = normalizeTcpOptions(pool, path, protocol);
   if (!Array.isArray(pool.servers) || pool.servers.length === 0) {
     throw new ConfigError(`${path}.servers`, `expected a non-empty array of servers like [{ id: 'a', url: 'http://127.0.0.1:4001' }], got ${describe(pool.servers)}`);
   }
   const seen = new Set<string>();
   const servers = pool.servers.map((server, i) => {
-    const normalized = normalizeServer(server, `${path}.servers[${i}]`);
+    const normalized = normalizeServer(server, `${path}.servers[${i}]`, protocol);
     if (seen.has(normalized.id)) throw new ConfigError(`${path}.servers[${i}].id`, `duplicate server id "${normalized.id}" in pool "${name}"`);
     seen.add(normalized.id);
     return normalized;
   });
-  const timeouts = normalizeTimeouts(pool.timeouts, `${path}.timeouts`, DEFAULTS.timeouts);
+  const timeouts = tcp ? { ...DEFAULTS.timeouts, connectMs: tcp.connectMs } : normalizeTimeouts(pool.timeouts, `${path}.timeouts`, DEFAULTS.timeouts);
   const connectMs = timeouts.connectMs;
-  const retries = optionalNumber(pool.retries, `${path}.retries`, DEFAULTS.retries, { integer: true, max: 100 });
+  const retries = tcp ? tcp.tries : optionalNumber(pool.retries, `${path}.retries`, DEFAULTS.retries, { integer: true, max: 100 });
   const retry = normalizeRetry(pool.retry, `${path}.retry`, defaultRetry(retries, timeouts.responseMs));
-  const { maxConnections, maxSockets } = connectionCaps(pool, path);
+  // a TCP server takes connections without bound unless told (NGINX's max_conns=0)
+  const { maxConnections, maxSockets } = tcp
+    ? { maxConnections: optionalNumber(pool.maxConnections, `${path}.maxConnections`, Number.MAX_SAFE_INTEGER, { integer: true, min: 1 }), maxSockets: DEFAULTS.maxSockets }
+    : connectionCaps(pool, path);
   return {
     name,
+    protocol,
+    tcp,
     initialServers: servers,
-    algorithm: normalizeAlgorithm(pool.algorithm, `${path}.algorithm`),
+    algorithm: pool.algorithm === undefined && tcp ? TCP_DEFAULTS.algorithm : normalizeAlgorithm(pool.algorithm, `${path}.algorithm`),
     hash: normalizeHash(pool.hash, `${path}.hash`),
-    healthCheck: pool.healthCheck === undefined || pool.healthCheck === false ? null : normalizeHealthCheck(pool.healthCheck, `${path}.healthCheck`),
+    healthCheck: pool.healthCheck === undefined || pool.healthCheck === false ? null : normalizeHealthCheck(pool.healthCheck, `${path}.healthCheck`, protocol),
     passiveHealth: pool.passiveHealth === false ? null : normalizePassive(pool.passiveHealth ?? {}, `${path}.passiveHealth`),
     slowStartMs: optionalNumber(pool.slowStartMs, `${path}.slowStartMs`, DEFAULTS.slowStartMs),
     drainTimeoutMs: optionalNumber(pool.drainTimeoutMs, `${path}.drainTimeoutMs`, DEFAULTS.drainTimeoutMs),
@@ -124,14 +133,14 @@ function normalizeQueue(value: unknown, path: string, connectMs: number): PoolCo
 }
 
 /** Also used by `pool.addServer`, so that run-time servers pass the same checks. */
-export function normalizeServer(input: unknown, path: string): ServerConfig {
+export function normalizeServer(input: unknown, path: string, protocol: 'http' | 'tcp' = 'http'): ServerConfig {
   const server = plainObject(input, path, "{ id: 'api-1', url: 'http://127.0.0.1:4001', weight: 1 }");
   knownKeys(server, path, ['id', 'url', 'weight', 'backup', 'labels']);
   const id = requiredString(server.id, `${path}.id`, "'api-1'");
   if (!SERVER_ID.test(id)) throw new ConfigError(`${path}.id`, `expected 1 to 128 printable characters, got ${describe(id)}`);
   return {
     id,
-    url: normalizeUrl(server.url, `${path}.url`),
+    url: protocol === 'tcp' ? normalizeTcpUrl(server.url, `${path}.url`) : normalizeUrl(server.url, `${path}.url`),
     weight: normalizeWeight(server.weight, `${path}.weight`),
     backup: optionalBoolean(server.backup, `${path}.backup`, false),
     labels: normalizeLabels(server.labels, `${path}.labels`),
@@ -161,6 +170,9 @@ function normalizeUrl(value: unknown, path: string): string {
     url = new URL(text);
   } catch {
     throw new ConfigError(path, `expected an http(s) URL like 'http://127.0.0.1:4001', got ${describe(text)}`);
+  }
+  if (url.protocol === 'tcp:' || url.protocol === 'tls:') {
+    throw new ConfigError(path, `expected an http: or https: URL, got ${describe(text)}: a tcp:// server belongs in a pool with protocol: 'tcp'`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(path, `expected an http: or https: URL, got ${describe(text)} (${url.protocol})`);
@@ -202,11 +214,12 @@ function normalizeAlgorithm(value: unknown, path: string): AlgorithmName | Algor
   throw new ConfigError(path, `expected "round-robin", "weighted-round-robin", "least-connections", "p2c", "consistent-hash", "ip-hash" or an object with pick(servers, context), got ${describe(value)}`);
 }
 
-function normalizeHealthCheck(input: unknown, path: string): HealthCheckConfig {
+function normalizeHealthCheck(input: unknown, path: string, protocol: 'http' | 'tcp'): HealthCheckConfig {
   const check = plainObject(input, path, "{ type: 'http', path: '/health' }");
-  const type = oneOf(check.type, `${path}.type`, ['tcp', 'http', 'custom'] as const, 'http');
+  const type = oneOf(check.type, `${path}.type`, ['tcp', 'http', 'custom'] as const, protocol === 'tcp' ? 'tcp' : 'http');
+  if (protocol === 'tcp' && type === 'http') throw new ConfigError(`${path}.type`, "expected 'tcp' (with send/expect) or 'custom' in a TCP pool: its servers do not speak HTTP here");
   const timing = ['type', 'intervalMs', 'timeoutMs', 'unhealthyThreshold', 'healthyThreshold', 'jitter'];
-  const own = type === 'http' ? ['path', 'method', 'host', 'expectStatus', 'expectBody'] : type === 'custom' ? ['check'] : [];
+  const own = type === 'http' ? ['path', 'method', 'host', 'expectStatus', 'expectBody'] : type === 'custom' ? ['check'] : ['send', 'expect'];
   knownKeys(check, path, [...timing, ...own]);
   const d = DEFAULTS.healthCheck;
   const intervalMs = optionalNumber(check.intervalMs, `${path}.intervalMs`, d.intervalMs, { min: 10 });
@@ -234,6 +247,7 @@ function normalizeHealthCheck(input: unknown, path: string): HealthCheckConfig {
     expectStatusText: Array.isArray(statusText) ? statusText.join(',') : String(statusText),
     expectBody: check.expectBody === undefined ? undefined : requiredString(check.expectBody, `${path}.expectBody`, "'ok'"),
     check: type === 'custom' ? (check.check as HealthCheckConfig['check']) : undefined,
+    ...(type === 'tcp' ? normalizeSendExpect(check, path) : { send: undefined, expect: undefined }),
   };
 }
 

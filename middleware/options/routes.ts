@@ -7,10 +7,13 @@ import { normalizeRetry, normalizeTimeouts } from './pool.js';
 import type { HeaderMatch } from './types.js';
 
 export function normalizeRoutes(input: unknown, pools: readonly PoolConfig[], hooks: readonly Hooks[]): RouteConfig[] {
-  const names = pools.map((pool) => pool.name);
+  // TCP pools are served by balancer.tcp(), never by a route
+  const http = pools.filter((pool) => pool.protocol !== 'tcp');
+  const names = http.map((pool) => pool.name);
   if (input === undefined) {
-    if (pools.length === 1) return [{ pool: names[0]!, path: '/', host: undefined, header: [], cookie: [], methods: undefined, stripPrefix: undefined, rewrite: undefined, hooks: groupHooks(hooks), index: 0, policy: pools[0]!.policy }];
-    throw new ConfigError('routes', `expected routes to choose among ${pools.length} pools, like [{ path: '/api', pool: '${names[0]}' }]`);
+    if (http.length === 0) return [];
+    if (http.length === 1) return [{ pool: names[0]!, path: '/', host: undefined, header: [], cookie: [], methods: undefined, stripPrefix: undefined, rewrite: undefined, hooks: groupHooks(hooks), index: 0, policy: http[0]!.policy }];
+    throw new ConfigError('routes', `expected routes to choose among ${http.length} pools, like [{ path: '/api', pool: '${names[0]}' }]`);
   }
   if (!Array.isArray(input)) throw new ConfigError('routes', `expected an array of routes, got ${describe(input)}`);
   return input.map((route, i) => normalizeRoute(route, `routes[${i}]`, pools, hooks, i));
@@ -21,6 +24,9 @@ function normalizeRoute(input: unknown, path: string, poolConfigs: readonly Pool
   const route = plainObject(input, path, "{ path: '/api', pool: 'api' }");
   knownKeys(route, path, ['pool', 'path', 'host', 'header', 'cookie', 'method', 'stripPrefix', 'rewrite', 'hooks', 'timeouts', 'retry']);
   const pool = requiredString(route.pool, `${path}.pool`, `'${pools[0]}'`);
+  if (poolConfigs.some((config) => config.name === pool && config.protocol === 'tcp')) {
+    throw new ConfigError(`${path}.pool`, `pool "${pool}" is a TCP pool (protocol: 'tcp'): serve it with balancer.tcp('${pool}') or balancer.listenTcp(port, '${pool}'), not a route`);
+  }
   if (!pools.includes(pool)) throw new ConfigError(`${path}.pool`, `unknown pool "${pool}"; pools are ${pools.map((p) => `"${p}"`).join(', ')}`);
   const poolPolicy = poolConfigs.find((config) => config.name === pool)!.policy;
   const overridden = route.timeouts !== undefined || route.retry !== undefined;

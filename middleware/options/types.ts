@@ -29,7 +29,7 @@ export interface CheckContext {
 export type CustomCheck = (server: { id: string; url: string }, context: CheckContext) => Promise<boolean> | boolean;
 
 export type HealthCheckOptions =
-  | ({ type: 'tcp' } & HealthCheckTiming)
+  | ({ type: 'tcp' } & HealthCheckTiming & TcpCheckOptions)
   | ({ type: 'http' } & HealthCheckTiming & HttpCheckOptions)
   | ({ type: 'custom'; check: CustomCheck } & HealthCheckTiming);
 
@@ -40,6 +40,14 @@ export interface HealthCheckTiming {
   healthyThreshold?: number;
   /** Random share of the interval added or taken away, so that instances do not probe in lockstep. */
   jitter?: number;
+}
+
+/** HAProxy's `tcp-check send` / `tcp-check expect`, NGINX's `match { send; expect; }`. */
+export interface TcpCheckOptions {
+  /** Written once the connection opens, e.g. `'PING\r\n'`. */
+  send?: string | Buffer;
+  /** What the answer must start with (a string), or match (a RegExp); without it, connecting passes. */
+  expect?: string | RegExp;
 }
 
 export interface HttpCheckOptions {
@@ -74,6 +82,14 @@ export interface TimeoutOptions {
   responseMs?: number;
   /** Client inactivity while a request is proxied (a slow or stalled client); the connection is closed. */
   clientMs?: number;
+}
+
+/** A TCP pool's timeouts. */
+export interface TcpTimeoutOptions {
+  /** Opening a connection to a server; past it the next server is tried. Default 5000. */
+  connectMs?: number;
+  /** No byte either way for this long closes both sides (NGINX's `proxy_timeout`). Default 600000 (10 min). */
+  idleMs?: number;
 }
 
 export interface TlsOptions {
@@ -137,6 +153,10 @@ export interface HashOptions {
 }
 
 export interface PoolOptions {
+  /** `'tcp'`: a layer 4 pool (servers `tcp://host:port` or `tls://host:port`), served by `balancer.tcp()` / `listenTcp()`. Default `'http'`. */
+  protocol?: 'http' | 'tcp';
+  /** TCP pools: send a PROXY protocol header first (HAProxy's `send-proxy` / `send-proxy-v2`). */
+  proxyProtocol?: 'v1' | 'v2';
   servers: ServerOptions[];
   algorithm?: AlgorithmName | Algorithm;
   /** For `consistent-hash` and `ip-hash`. */
@@ -146,7 +166,8 @@ export interface PoolOptions {
   slowStartMs?: number;
   drainTimeoutMs?: number;
   sticky?: boolean | PoolStickyOptions;
-  timeouts?: TimeoutOptions;
+  /** HTTP pools: `TimeoutOptions`; TCP pools: `{ connectMs, idleMs }`. */
+  timeouts?: TimeoutOptions | TcpTimeoutOptions;
   /** Other servers tried after a refused connection or a reset; shorthand for `retry: { tries }`. */
   retries?: number;
   retry?: RetryOptions;

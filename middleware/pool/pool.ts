@@ -45,6 +45,8 @@ export interface PanicEvent {
 
 export interface PoolSnapshot {
   name: string;
+  /** `tcp` for a layer 4 pool: its servers' snapshots carry `tcp` connection figures. Always set by the pool (absent reads as `http`). */
+  protocol?: 'http' | 'tcp';
   algorithm: string;
   sticky: boolean;
   eligible: number;
@@ -290,6 +292,7 @@ export class Pool implements ControlledPool {
   snapshot(now = Date.now()): PoolSnapshot {
     return {
       name: this.name,
+      protocol: this.config.protocol,
       algorithm: this.algorithm.name ?? 'custom',
       sticky: this.config.sticky !== null,
       eligible: this.#eligible.length,
@@ -330,7 +333,7 @@ export class Pool implements ControlledPool {
   // ----- internals -----------------------------------------------------------------------
 
   #createServer(record: ServerRecord): Server {
-    const server = new Server(record, { activeCheck: this.config.healthCheck !== null, listener: this.#onHealth });
+    const server = new Server(record, { activeCheck: this.config.healthCheck !== null, listener: this.#onHealth, tcp: this.config.protocol === 'tcp' });
     this.#servers.set(server.id, server);
     this.#members.push(server);
     return server;

@@ -41,7 +41,7 @@ export class Server {
   readonly id: string;
   readonly url: string;
   readonly target: ProxyTarget;
-  readonly stats = new ServerStats();
+  readonly stats: ServerStats;
   /** Requests and WebSockets in flight here; the pool adds and removes them. */
   readonly inFlight = new InFlightList();
   /** Sessions pinned here (an estimate with a shared store) and sessions moved away. */
@@ -59,7 +59,8 @@ export class Server {
   #rampMs = 0;
   #listener: HealthListener;
 
-  constructor(record: ServerRecord, options: { activeCheck: boolean; listener: HealthListener }) {
+  constructor(record: ServerRecord, options: { activeCheck: boolean; listener: HealthListener; tcp?: boolean }) {
+    this.stats = new ServerStats(options.tcp);
     this.id = record.id;
     this.url = record.url;
     this.target = targetOf(record.url);

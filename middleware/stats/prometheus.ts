@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BalancerSnapshot } from '../balancer.js';
 import type { ServerSnapshot } from '../pool/server.js';
+import { addTcpMetrics } from '../tcp/prometheus.js';
 
 /** The package's version, read once: `switchyard_build_info` says which build a scrape came from. */
 const VERSION = ((): string => {
@@ -37,8 +38,11 @@ export function renderMetrics(snapshot: BalancerSnapshot): string {
     if (!family) families.set(name, (family = { name, type, help, samples: [] }));
     family.samples.push([suffix, labels, value]);
   };
-  const perServer = (name: string, type: Family['type'], help: string, value: (server: ServerSnapshot) => number) => {
-    for (const pool of Object.values(snapshot.pools)) {
+  const allPools = Object.values(snapshot.pools);
+  // request figures (statuses, request bytes, latency, sessions) are for HTTP pools; TCP pools have their own families
+  const httpPools = allPools.filter((pool) => pool.protocol !== 'tcp');
+  const perServer = (name: string, type: Family['type'], help: string, value: (server: ServerSnapshot) => number, pools = httpPools) => {
+    for (const pool of pools) {
       for (const server of pool.servers) add(name, type, help, '', { pool: pool.name, server: server.id }, value(server));
     }
   };
@@ -48,7 +52,7 @@ export function renderMetrics(snapshot: BalancerSnapshot): string {
     add('switchyard_pool_servers', 'gauge', 'Servers in the pool.', '', { pool: pool.name }, pool.servers.length);
     add('switchyard_pool_eligible_servers', 'gauge', 'Servers of the pool that may take new requests.', '', { pool: pool.name }, pool.eligible);
   }
-  for (const pool of Object.values(snapshot.pools)) {
+  for (const pool of httpPools) {
     for (const server of pool.servers) {
       for (const [statusClass, count] of Object.entries(server.statuses)) {
         add('switchyard_requests_total', 'counter', 'Finished requests by the status class of their response; "none" when no response came (connect failure, timeout, reset, a malformed response, a client gone).', '', { pool: pool.name, server: server.id, status_class: statusClass }, count);
@@ -61,7 +65,7 @@ export function renderMetrics(snapshot: BalancerSnapshot): string {
     add('switchyard_pool_queue_rejected_total', 'counter', 'Requests refused because the queue was full (503 QUEUE_FULL).', '', { pool: pool.name }, queue.rejected);
   }
   perServer('switchyard_requests_started_total', 'counter', 'Requests forwarded to the server, counted as they start.', (s) => s.requests);
-  for (const pool of Object.values(snapshot.pools)) {
+  for (const pool of httpPools) {
     for (const server of pool.servers) {
       for (const [kind, count] of Object.entries(server.errors)) {
         add('switchyard_errors_total', 'counter', 'Failed requests by kind: connect, timeout, reset, invalid (a malformed response), http5xx, http4xx.', '', { pool: pool.name, server: server.id, kind }, count);
@@ -70,24 +74,23 @@ export function renderMetrics(snapshot: BalancerSnapshot): string {
   }
   perServer('switchyard_request_bytes_total', 'counter', 'Request body bytes sent to the server.', (s) => s.bytesIn);
   perServer('switchyard_response_bytes_total', 'counter', 'Response bytes received from the server.', (s) => s.bytesOut);
-  perServer('switchyard_ejections_total', 'counter', 'Times passive health checks ejected the server.', (s) => s.flags.ejections);
+  perServer('switchyard_ejections_total', 'counter', 'Times passive health checks ejected the server.', (s) => s.flags.ejections, allPools);
   perServer('switchyard_sessions_repinned_total', 'counter', 'Sticky sessions moved away from the server.', (s) => s.sessions.repinned);
   perServer('switchyard_server_active_requests', 'gauge', 'Requests and WebSockets in flight.', (s) => s.active);
-  perServer('switchyard_server_weight', 'gauge', 'Configured weight.', (s) => s.weight);
-  perServer('switchyard_server_effective_weight', 'gauge', 'Weight after slow start.', (s) => s.effectiveWeight);
-  perServer('switchyard_server_healthy', 'gauge', '1 when health checks and passive ejection let the server in.', (s) => (s.health === 'healthy' ? 1 : 0));
+  perServer('switchyard_server_weight', 'gauge', 'Configured weight.', (s) => s.weight, allPools);
+  perServer('switchyard_server_effective_weight', 'gauge', 'Weight after slow start.', (s) => s.effectiveWeight, allPools);
+  perServer('switchyard_server_healthy', 'gauge', '1 when health checks and passive ejection let the server in.', (s) => (s.health === 'healthy' ? 1 : 0), allPools);
   perServer('switchyard_server_up', 'gauge', '1 when the server takes new requests: active, healthy and weight above 0.', (s) =>
-    s.state === 'active' && s.health === 'healthy' && s.weight > 0 ? 1 : 0,
-  );
+    s.state === 'active' && s.health === 'healthy' && s.weight > 0 ? 1 : 0, allPools);
   perServer('switchyard_server_sessions_pinned', 'gauge', 'Sticky sessions pinned to the server.', (s) => s.sessions.pinned);
-  for (const pool of Object.values(snapshot.pools)) {
+  for (const pool of allPools) {
     for (const server of pool.servers) {
       for (const state of ADMIN_STATES) {
         add('switchyard_server_admin_state', 'gauge', 'Admin state set by operators: 1 for the current state.', '', { pool: pool.name, server: server.id, state }, server.state === state ? 1 : 0);
       }
     }
   }
-  for (const pool of Object.values(snapshot.pools)) {
+  for (const pool of httpPools) {
     for (const server of pool.servers) {
       const labels = { pool: pool.name, server: server.id };
       const { bounds, counts, sumSeconds, count } = server.latency;
@@ -98,6 +101,7 @@ export function renderMetrics(snapshot: BalancerSnapshot): string {
       add('switchyard_request_duration_seconds', 'histogram', help, '_count', labels, count);
     }
   }
+  addTcpMetrics(allPools, add, formatValue);
 
   const lines: string[] = [];
   for (const family of families.values()) {

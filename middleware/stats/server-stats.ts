@@ -1,5 +1,6 @@
 import { LatencyWindow, type Histogram, type Percentiles } from './latency-window.js';
 import { RateWindow } from './rate-window.js';
+import { TcpStats, type TcpStatsSnapshot } from '../tcp/tcp-stats.js';
 
 /**
  * How one forwarded request ended, as far as the server's record is concerned: `invalid` is a
@@ -37,6 +38,8 @@ export interface StatsSnapshot {
   rps: number;
   latencyMs: Percentiles;
   latency: Histogram;
+  /** TCP pools' servers only: connection figures. */
+  tcp?: TcpStatsSnapshot;
 }
 
 /** Per-server counters: plain numbers on the hot path, derived figures only in snapshot(). */
@@ -46,8 +49,14 @@ export class ServerStats {
   bytesOut = 0;
   readonly errors: ErrorCounts = { connect: 0, timeout: 0, reset: 0, invalid: 0, http5xx: 0, http4xx: 0 };
   readonly statuses: StatusCounts = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, none: 0 };
+  /** Set for a TCP pool's servers. */
+  readonly tcp: TcpStats | undefined;
   #latency = new LatencyWindow();
   #rate = new RateWindow();
+
+  constructor(tcp = false) {
+    this.tcp = tcp ? new TcpStats() : undefined;
+  }
 
   /** Count a request as it starts, so rps reflects load even when responses are slow. */
   started(now: number): void {
@@ -82,6 +91,7 @@ export class ServerStats {
       rps: this.#rate.perSecond(now),
       latencyMs: this.#latency.percentiles(now),
       latency: this.#latency.histogram(),
+      ...(this.tcp ? { tcp: this.tcp.snapshot(now) } : {}),
     };
   }
 }
