@@ -1,0 +1,187 @@
+import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import type { ServerRecord } from '../../middleware/index.js';
+import { startBackends, type Backend } from '../support/backends.js';
+import { requireTool } from '../support/ci-guard.js';
+import { FleetInstance, type CallError, type FleetOptions } from '../support/fleet.js';
+import { RedisServer } from '../support/redis-server.js';
+import { sleep, waitFor } from '../support/wait.js';
+
+type Records = ServerRecord[];
+
+function weightOf(records: Records, id: string): number | undefined {
+  return records.find((record) => record.id === id)?.weight;
+}
+
+function get(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    http.get(url, (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0))).on('error', () => resolve(0));
+  });
+}
+
+describe('shared control state over Redis, instances in separate processes', function () {
+  this.timeout(30_000);
+  let redis: RedisServer;
+  let admin: Redis;
+  let backends: Backend[];
+  let fleet: FleetInstance[] = [];
+  let prefix = 0;
+
+  before(async function () {
+    requireTool(this, 'redis-server');
+    redis = await RedisServer.start();
+    admin = new Redis(redis.url, { retryStrategy: () => 50 });
+    admin.on('error', () => {});
+    backends = await startBackends(2, 'a');
+  });
+
+  after(async () => {
+    admin?.disconnect();
+    await redis?.kill();
+    await Promise.all((backends ?? []).map((backend) => backend.close()));
+  });
+
+  afterEach(async () => {
+    await Promise.all(fleet.map((instance) => instance.close()));
+    fleet = [];
+  });
+
+  function options(instanceId: string, extra: Partial<FleetOptions> = {}): FleetOptions {
+    return { instanceId, redis: { url: redis.url }, prefix: `t${prefix}:`, servers: backends.map((backend) => ({ id: backend.id, url: backend.url })), ...extra };
+  }
+
+  async function startFleet(count: number, extra: Partial<FleetOptions> = {}): Promise<FleetInstance[]> {
+    prefix++;
+    fleet = await Promise.all(Array.from({ length: count }, (_, i) => FleetInstance.start(options(`i${i + 1}`, extra))));
+    await waitFor('every instance joined', async () => (await Promise.all(fleet.map((instance) => instance.call<boolean>('available')))).every(Boolean), 5000, 20);
+    return fleet;
+  }
+
+  async function converged(what: string, check: (records: Records) => boolean, timeoutMs = 3000): Promise<void> {
+    await waitFor(what, async () => (await Promise.all(fleet.map((instance) => instance.call<Records>('records')))).every(check), timeoutMs, 10);
+  }
+
+  it('applies a change made on one instance on every other, in well under a second', async () => {
+    const [a] = await startFleet(3);
+    const started = Date.now();
+    await a!.call('setWeight', 'a1', 7);
+    await converged('weight 7 everywhere', (records) => weightOf(records, 'a1') === 7, 1000);
+    expect(Date.now() - started).to.be.below(1000);
+    await a!.call('disable', 'a2');
+    await converged('a2 disabled everywhere', (records) => records.find((record) => record.id === 'a2')?.admin === 'disabled', 1000);
+    // the applied state serves requests: the disabled server gets none, on any instance
+    const before = backends[1]!.hits;
+    for (const instance of fleet) for (let i = 0; i < 5; i++) expect(await get(`${instance.url}/x`)).to.equal(200);
+    expect(backends[1]!.hits).to.equal(before);
+    const instances = await fleet[2]!.call<Array<{ id: string; revision: number; lag: number }>>('instances');
+    await waitFor('all three heartbeats', async () => (await fleet[2]!.call<unknown[]>('instances')).length === 3, 3000, 20);
+    expect(instances.map((instance) => instance.id)).to.include('i3');
+  });
+
+  it('lets exactly one of two concurrent changes of a record win, and loses neither silently', async () => {
+    const [a, b] = await startFleet(2);
+    let conflicts = 0;
+    for (let round = 0; round < 20 && conflicts < 3; round++) {
+      const [ra, rb] = await Promise.all([a!.attempt('setWeight', 'a1', 10 + round), b!.attempt('setWeight', 'a1', 100 + round)]);
+      const failed = [ra, rb].filter((reply) => !reply.ok);
+      expect(failed.length, 'at most one loses').to.be.at.most(1);
+      if (failed.length === 1) {
+        conflicts++;
+        const error = (failed[0] as { error: CallError }).error;
+        expect(error.code).to.equal('CONFLICT');
+        const winner = ra.ok ? 10 + round : 100 + round;
+        expect((error.current as ServerRecord).weight, 'the conflict carries the winning record').to.equal(winner);
+        await converged(`round ${round} winner everywhere`, (records) => weightOf(records, 'a1') === winner);
+      } else {
+        // both committed one after the other: the one with the higher revision stands everywhere
+        await waitFor('same record on both', async () => JSON.stringify(await a!.call('records')) === JSON.stringify(await b!.call('records')), 2000, 10);
+      }
+    }
+    expect(conflicts, 'concurrent writers met at least once').to.be.greaterThan(0);
+    const stored = JSON.parse((await admin.hget(`{t${prefix}:}pool:api`, 'a1'))!) as ServerRecord;
+    await converged('store and instances agree', (records) => weightOf(records, 'a1') === stored.weight);
+  });
+
+  it('brings a killed and restarted instance up to the state changed while it was away', async () => {
+    const [a, b] = await startFleet(2);
+    await b!.kill();
+    await a!.call('setWeight', 'a2', 9);
+    await a!.call('disable', 'a1');
+    await b!.restart();
+    await waitFor('b rejoined', () => b!.call<boolean>('available'), 3000, 10);
+    const records = await b!.call<Records>('records');
+    expect(weightOf(records, 'a2')).to.equal(9);
+    expect(records.find((record) => record.id === 'a1')!.admin).to.equal('disabled');
+  });
+
+  it('fails no request while Redis is killed and restarted empty, fails commits fast meanwhile, and converges after', async () => {
+    const [a, b] = await startFleet(2);
+    await a!.call('setWeight', 'a1', 4);
+    await converged('weight 4', (records) => weightOf(records, 'a1') === 4);
+    let running = true;
+    let failures = 0;
+    let served = 0;
+    const load = (async () => {
+      while (running) {
+        const statuses = await Promise.all(fleet.map((instance) => get(`${instance.url}/x`)));
+        for (const status of statuses) status === 200 ? served++ : failures++;
+      }
+    })();
+    await redis.kill();
+    await waitFor('a sees the store away', async () => !(await a!.call<boolean>('available')), 3000, 10);
+    const started = Date.now();
+    const reply = await a!.attempt('setWeight', 'a1', 5);
+    expect(reply.ok).to.equal(false);
+    expect((reply as { error: CallError }).error.code).to.equal('STORE_UNAVAILABLE');
+    expect(Date.now() - started, 'fails fast, no offline queue').to.be.below(200);
+    await sleep(300);
+    await redis.restart();
+    await waitFor('both rejoined', async () => (await a!.call<boolean>('available')) && (await b!.call<boolean>('available')), 5000, 20);
+    // the emptied Redis was reseeded from the instances' applied state
+    const stored = JSON.parse((await admin.hget(`{t${prefix}:}pool:api`, 'a1'))!) as ServerRecord;
+    expect(stored.weight).to.equal(4);
+    await b!.call('setWeight', 'a1', 6);
+    await converged('weight 6 after the outage', (records) => weightOf(records, 'a1') === 6);
+    running = false;
+    await load;
+    expect(failures).to.equal(0);
+    expect(served).to.be.greaterThan(10);
+  });
+
+  it('survives FLUSHALL by writing the state back and resyncing', async () => {
+    const [a, b] = await startFleet(2);
+    await a!.call('setWeight', 'a2', 3);
+    await converged('weight 3', (records) => weightOf(records, 'a2') === 3);
+    await admin.flushall();
+    await waitFor('state written back', async () => (await admin.hget(`{t${prefix}:}pool:api`, 'a2')) !== null, 3000, 20);
+    await waitFor('b joined again', () => b!.call<boolean>('available'), 3000, 10);
+    await waitFor('a joined again', () => a!.call<boolean>('available'), 3000, 10);
+    expect((JSON.parse((await admin.hget(`{t${prefix}:}pool:api`, 'a2'))!) as ServerRecord).weight).to.equal(3);
+    await b!.call('setWeight', 'a2', 8);
+    await converged('weight 8 after the flush', (records) => weightOf(records, 'a2') === 8);
+  });
+
+  it('resyncs an instance whose position in the change log was trimmed away', async () => {
+    const [a, , c] = await startFleet(3);
+    c!.signal('SIGSTOP');
+    for (let i = 1; i <= 30; i++) await a!.call('setWeight', 'a1', i);
+    await a!.call('disable', 'a2');
+    await admin.xtrim(`{t${prefix}:}log`, 'MAXLEN', 1);
+    await a!.call('setWeight', 'a1', 77);
+    c!.signal('SIGCONT');
+    await converged('c resynced', (records) => weightOf(records, 'a1') === 77 && records.find((record) => record.id === 'a2')?.admin === 'disabled');
+  });
+
+  it('resolves a drain on one instance when every live instance is idle, and says who closed what at the deadline', async () => {
+    const [a, b] = await startFleet(2);
+    await waitFor('both heartbeats seen', async () => (await a!.call<unknown[]>('instances')).length === 2, 3000, 20);
+    // b idle: the drain ends when both report
+    const quick = await a!.call<{ drained: boolean; instances: { reported: number; expected: number } }>('drain', 'a1', 3000);
+    expect(quick.drained).to.equal(true);
+    expect(quick.instances).to.deep.equal({ reported: 2, expected: 2 });
+    await a!.call('enable', 'a1');
+    void b;
+  });
+});
