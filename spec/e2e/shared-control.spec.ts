@@ -3,13 +3,20 @@ import http from 'node:http';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import type { ServerRecord } from '../../middleware/index.js';
-import { startBackends, type Backend } from '../support/backends.js';
+import { echo, startBackends, type Backend, type Handler } from '../support/backends.js';
 import { requireTool } from '../support/ci-guard.js';
 import { FleetInstance, type CallError, type FleetOptions } from '../support/fleet.js';
 import { RedisServer } from '../support/redis-server.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 type Records = ServerRecord[];
+
+/** `/slow/<ms>` answers after that long; anything else at once. */
+const slowEcho: Handler = (req, res, backend) => {
+  const ms = /^\/slow\/(\d+)/.exec(req.url ?? '')?.[1];
+  if (ms) setTimeout(() => echo(req, res, backend), Number(ms));
+  else echo(req, res, backend);
+};
 
 function weightOf(records: Records, id: string): number | undefined {
   return records.find((record) => record.id === id)?.weight;
@@ -34,7 +41,7 @@ describe('shared control state over Redis, instances in separate processes', fun
     redis = await RedisServer.start();
     admin = new Redis(redis.url, { retryStrategy: () => 50 });
     admin.on('error', () => {});
-    backends = await startBackends(2, 'a');
+    backends = await startBackends(2, 'a', slowEcho);
   });
 
   after(async () => {
@@ -174,14 +181,54 @@ describe('shared control state over Redis, instances in separate processes', fun
     await converged('c resynced', (records) => weightOf(records, 'a1') === 77 && records.find((record) => record.id === 'a2')?.admin === 'disabled');
   });
 
-  it('resolves a drain on one instance when every live instance is idle, and says who closed what at the deadline', async () => {
+  it('lists the live instances with their revision and lag, and forgets one that died', async () => {
+    const [a, b] = await startFleet(2);
+    await a!.call('setWeight', 'a1', 2);
+    await converged('weight 2', (records) => weightOf(records, 'a1') === 2);
+    type Info = { id: string; revision: number; lag: number; lastSeen: number };
+    await waitFor('both at lag 0', async () => {
+      const list = await a!.call<Info[]>('instances');
+      return list.length === 2 && list.every((instance) => instance.lag === 0);
+    }, 3000, 20);
+    const list = await a!.call<Info[]>('instances');
+    expect(list.map((instance) => instance.id)).to.deep.equal(['i1', 'i2']);
+    expect(list[0]!.revision).to.equal(list[1]!.revision);
+    expect(Date.now() - list[1]!.lastSeen).to.be.below(1000);
+    await b!.kill();
+    await waitFor('the dead one forgotten', async () => (await a!.call<Info[]>('instances')).length === 1, 3000, 20);
+  });
+
+  it('resolves a drain when every live instance is idle on the server, waiting for requests in flight elsewhere', async () => {
     const [a, b] = await startFleet(2);
     await waitFor('both heartbeats seen', async () => (await a!.call<unknown[]>('instances')).length === 2, 3000, 20);
-    // b idle: the drain ends when both report
-    const quick = await a!.call<{ drained: boolean; instances: { reported: number; expected: number } }>('drain', 'a1', 3000);
-    expect(quick.drained).to.equal(true);
-    expect(quick.instances).to.deep.equal({ reported: 2, expected: 2 });
+    const idle = await a!.call<{ drained: boolean; instances: { reported: number; expected: number } }>('drain', 'a1', 3000);
+    expect(idle.drained).to.equal(true);
+    expect(idle.instances).to.deep.equal({ reported: 2, expected: 2 });
     await a!.call('enable', 'a1');
-    void b;
+    await converged('a1 active again', (records) => records.find((record) => record.id === 'a1')?.admin === 'active');
+
+    const hits = backends[0]!.hits;
+    const slow = Array.from({ length: 4 }, () => get(`${b!.url}/slow/1200`));
+    await waitFor('a slow request on a1 through b', () => backends[0]!.hits > hits, 2000, 5);
+    const result = await a!.call<{ drained: boolean; closed: number; waitedMs: number; instances: { reported: number } }>('drain', 'a1', 5000);
+    expect(result.drained).to.equal(true);
+    expect(result.closed).to.equal(0);
+    expect(result.instances.reported).to.equal(2);
+    expect(result.waitedMs, 'waited for b\'s request').to.be.above(700);
+    expect(await Promise.all(slow)).to.deep.equal([200, 200, 200, 200]);
+  });
+
+  it('closes what is still in flight anywhere at the deadline, and says which instance closed it', async () => {
+    const [a, b] = await startFleet(2);
+    await waitFor('both heartbeats seen', async () => (await a!.call<unknown[]>('instances')).length === 2, 3000, 20);
+    const hits = backends[0]!.hits;
+    const slow = Array.from({ length: 4 }, () => get(`${b!.url}/slow/4000`));
+    await waitFor('a slow request on a1 through b', () => backends[0]!.hits > hits, 2000, 5);
+    const result = await a!.call<{ drained: boolean; closed: number; closedBy: Record<string, number>; waitedMs: number }>('drain', 'a1', 300);
+    expect(result.drained).to.equal(false);
+    expect(result.closedBy.i2, 'closed on b').to.be.at.least(1);
+    expect(result.closedBy.i1).to.equal(undefined);
+    expect(result.waitedMs).to.be.below(2500);
+    await Promise.all(slow);
   });
 });
