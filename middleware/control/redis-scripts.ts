@@ -67,7 +67,7 @@ if fresh then
   epoch = ARGV[2]
   redis.call('SET', KEYS[2], epoch)
   local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-  if tonumber(ARGV[3]) > current then redis.call('SET', KEYS[1], ARGV[3]) end
+  redis.call('SET', KEYS[1], math.max(current, tonumber(ARGV[3])))
 end
 local storeRev = tonumber(redis.call('GET', KEYS[1]) or '0')
 local revision = storeRev
@@ -107,7 +107,7 @@ if mode == 'restore' and tonumber(ARGV[3]) > storeRev then
   wrote = 1
 end
 if wrote == 1 then
-  local rev = redis.call('GET', KEYS[1])
+  local rev = redis.call('GET', KEYS[1]) or '0'
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 't', 'reset', 'd', '{"revision":' .. rev .. '}')
 end
 return {epoch, wrote}`;
