@@ -319,6 +319,11 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     return this.#plane.instances();
   }
 
+  /** Is control state shared (a store other than memory), and can changes be committed now? */
+  controlStatus(): { shared: boolean; available: boolean } {
+    return { shared: this.#plane.shared, available: this.#plane.available };
+  }
+
   /** Plain JSON of every pool and server: state, health, weights, traffic and latency. */
   snapshot(): BalancerSnapshot {
     const at = Date.now();
