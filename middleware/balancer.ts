@@ -10,6 +10,7 @@ import type { AuditLog } from './control/audit.js';
 import type { ChangeEvent } from './control/changes.js';
 import { ControlPlane } from './control/control-plane.js';
 import { PoolControl } from './control/pool-control.js';
+import { sharedHealth } from './control/shared-health.js';
 import type { InstanceInfo } from './control/store.js';
 import { ControlError, type ErrorCode } from './errors.js';
 import { planBody, type ParsedBody } from './forwarding/body.js';
@@ -105,7 +106,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
           });
         },
       });
-      const health = createPoolHealth(pool, config.logger);
+      const health = createPoolHealth(pool, config.logger, sharedHealth(config.control.store, poolConfig, config.control.instanceId, () => pool.servers));
       if (health) pool.useHealth(health);
       this.#pools.set(name, pool);
       plane.addPool(pool, pool.seedRecords());

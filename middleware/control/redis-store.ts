@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ControlError } from '../errors.js';
 import type { SafeLogger } from '../logger.js';
+import type { Server } from '../pool/server.js';
 import type { Commit, StateSnapshot, Write } from './changes.js';
+import { HealthLeader } from './health-leader.js';
 import type { ServerRecord } from './records.js';
 import { applyToMirror, mirrorOf, parseCommit, parsePool, readSnapshotFile, recordPrefix, snapshotOf, writeSnapshotFile, type Mirror } from './redis-state.js';
 import { COMMIT, HEARTBEAT, LEAVE, PUBLISH, SEED, SNAPSHOT } from './redis-scripts.js';
@@ -82,6 +84,7 @@ export class RedisControlStore implements ControlStore {
   #snapshotTimer: NodeJS.Timeout | undefined;
   #fleet: InstanceInfo[] = [];
   #healthListeners = new Set<(report: HealthReport) => void>();
+  #leaders: HealthLeader[] = [];
   #onReady = (): void => this.#requestJoin('if-empty');
   #onClose = (): void => this.#setJoined(false);
 
@@ -178,6 +181,13 @@ export class RedisControlStore implements ControlStore {
     return () => this.#healthListeners.delete(listener);
   }
 
+  /** The health-check leadership of one pool (closed with the store). */
+  healthLeader(pool: string, instanceId: string, intervalMs: number, servers: () => readonly Server[]): HealthLeader {
+    const leader = new HealthLeader(this, pool, instanceId, intervalMs, servers);
+    this.#leaders.push(leader);
+    return leader;
+  }
+
   /** The client, for leases (health-check leaders) on the same Redis. */
   get client(): Client {
     return this.#client;
@@ -205,6 +215,7 @@ export class RedisControlStore implements ControlStore {
     clearInterval(this.#heartbeatTimer);
     this.#client.off('ready', this.#onReady);
     this.#client.off('close', this.#onClose);
+    await Promise.all(this.#leaders.map((leader) => leader.close()));
     if (this.#client.status === READY && this.#context) {
       await withTimeout(this.#client.eval(LEAVE, 1, this.#keys.heartbeat, this.#context.instanceId), 500).catch(() => {});
     }
