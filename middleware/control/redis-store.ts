@@ -395,7 +395,9 @@ export class RedisControlStore implements ControlStore {
     try {
       const keys = [this.#keys.heartbeat, this.#keys.rev, this.#keys.epoch];
       const forgetMs = String(this.#options.heartbeatMs * 30);
-      const [now, revision, epoch, flat] = await withTimeout(this.#client.eval(HEARTBEAT, keys.length, ...keys, context.instanceId, String(this.#revision), forgetMs) as Promise<[number, string, string, string[]]>, this.#options.commitTimeoutMs);
+      // what we had applied when asking: the tail may apply newer commits while the answer travels
+      const applied = this.#revision;
+      const [now, revision, epoch, flat] = await withTimeout(this.#client.eval(HEARTBEAT, keys.length, ...keys, context.instanceId, String(applied), forgetMs) as Promise<[number, string, string, string[]]>, this.#options.commitTimeoutMs);
       const local = Date.now();
       const fleet: InstanceInfo[] = [];
       for (let i = 0; i < flat.length; i += 2) {
@@ -409,8 +411,8 @@ export class RedisControlStore implements ControlStore {
         this.#logger?.warn('control store was emptied or replaced; writing back this instance\'s state', { epoch });
         this.#setJoined(false);
         this.#requestJoin('if-empty');
-      } else if (this.#storeRevision < this.#revision) {
-        this.#logger?.warn('control store revision went backwards (writes lost in a failover?); restoring', { store: this.#storeRevision, applied: this.#revision });
+      } else if (this.#storeRevision < applied) {
+        this.#logger?.warn('control store revision went backwards (writes lost in a failover?); restoring', { store: this.#storeRevision, applied });
         this.#setJoined(false);
         this.#requestJoin('restore');
       }

@@ -11,6 +11,7 @@ export interface FleetOptions {
   heartbeatMs?: number;
   maxLogLength?: number;
   snapshotFile?: string;
+  memory?: boolean;
   healthCheck?: { type: 'http'; path: string; intervalMs: number; timeoutMs: number; unhealthyThreshold?: number; healthyThreshold?: number };
 }
 
