@@ -86,7 +86,11 @@ export class RedisControlStore implements ControlStore {
   #healthListeners = new Set<(report: HealthReport) => void>();
   #leaders: HealthLeader[] = [];
   #onReady = (): void => this.#requestJoin('if-empty');
-  #onClose = (): void => this.#setJoined(false);
+  #onClose = (): void => {
+    this.#setJoined(false);
+    // refused at start: serve our own state now rather than at the open timeout
+    this.#answerOpen();
+  };
 
   constructor(client: Client, options: RedisControlStoreOptions = {}) {
     this.#client = client;

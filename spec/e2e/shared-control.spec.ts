@@ -1,4 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
@@ -230,5 +232,29 @@ describe('shared control state over Redis, instances in separate processes', fun
     expect(result.closedBy.i1).to.equal(undefined);
     expect(result.waitedMs).to.be.below(2500);
     await Promise.all(slow);
+  });
+
+  it('starts without Redis from its snapshot file, serves at once, and writes that state back when Redis comes', async () => {
+    const snapshotFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sy-snap-')), 'state.json');
+    const [a] = await startFleet(1, { snapshotFile });
+    await a!.call('setWeight', 'a1', 9);
+    await a!.call('disable', 'a2');
+    await sleep(400); // the file is written shortly after a change
+    await a!.close();
+    await redis.kill();
+    const started = Date.now();
+    const again = await FleetInstance.start(options('i1', { snapshotFile }));
+    fleet = [again];
+    await waitFor('the snapshot file applied', async () => weightOf(await again.call<Records>('records'), 'a1') === 9, 1000, 10);
+    expect(Date.now() - started, 'does not wait for Redis').to.be.below(2000);
+    const records = await again.call<Records>('records');
+    expect(records.find((record) => record.id === 'a2')!.admin).to.equal('disabled');
+    expect(await again.call<boolean>('available')).to.equal(false);
+    const before = backends[1]!.hits;
+    for (let i = 0; i < 4; i++) expect(await get(`${again.url}/x`)).to.equal(200);
+    expect(backends[1]!.hits, 'the disabled server stays out').to.equal(before);
+    await redis.restart();
+    await waitFor('joined', () => again.call<boolean>('available'), 5000, 20);
+    expect((JSON.parse((await admin.hget(`{t${prefix}:}pool:api`, 'a1'))!) as ServerRecord).weight).to.equal(9);
   });
 });
