@@ -362,14 +362,10 @@ export class RedisControlStore implements ControlStore {
         this.#guarded(() => this.#listener?.committed(commit));
         return true;
       }
-      case 'reset': {
-        const revision = (safeParse(data) as { revision?: number } | undefined)?.revision ?? 0;
-        if (revision <= this.#revision && revision !== 0) {
-          // another instance reseeded to a state we already have the revision of; reread anyway: records may differ
-        }
+      case 'reset':
+        // another instance seeded, replaced or restored the state: records may differ from ours
         this.#requestJoin('if-empty');
         return false;
-      }
       case 'drain': {
         const report = safeParse(data) as DrainReport | undefined;
         if (report && report.instance !== this.#context?.instanceId) this.#guarded(() => this.#listener?.drainReported?.(report));

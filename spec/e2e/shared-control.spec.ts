@@ -183,6 +183,24 @@ describe('shared control state over Redis, instances in separate processes', fun
     await converged('c resynced', (records) => weightOf(records, 'a1') === 77 && records.find((record) => record.id === 'a2')?.admin === 'disabled');
   });
 
+  it('restores the state when the store\'s revision goes backwards (writes lost in a failover), and keeps revisions unique', async () => {
+    const [a, b] = await startFleet(2);
+    for (let i = 1; i <= 5; i++) await a!.call('setWeight', 'a1', i + 10);
+    await converged('weight 15', (records) => weightOf(records, 'a1') === 15);
+    // play a failover to a replica that missed the last writes: older record, older revision
+    const key = `{t${prefix}:}pool:api`;
+    const record = JSON.parse((await admin.hget(key, 'a1'))!) as ServerRecord;
+    await admin.hset(key, 'a1', JSON.stringify({ ...record, weight: 12, rev: record.rev - 3 }));
+    await admin.set(`{t${prefix}:}rev`, String(record.rev - 3));
+    await waitFor('revision restored', async () => Number(await admin.get(`{t${prefix}:}rev`)) >= record.rev, 3000, 20);
+    expect((JSON.parse((await admin.hget(key, 'a1'))!) as ServerRecord).weight, 'the newer record written back').to.equal(15);
+    await waitFor('both joined', async () => (await a!.call<boolean>('available')) && (await b!.call<boolean>('available')), 3000, 20);
+    await b!.call('setWeight', 'a1', 33);
+    await converged('weight 33', (records) => weightOf(records, 'a1') === 33);
+    const revs = (await a!.call<Records>('records')).map((r) => r.rev);
+    expect(Math.max(...revs)).to.be.above(record.rev);
+  });
+
   it('lists the live instances with their revision and lag, and forgets one that died', async () => {
     const [a, b] = await startFleet(2);
     await a!.call('setWeight', 'a1', 2);
