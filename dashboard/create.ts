@@ -21,6 +21,7 @@ import { assetDirs } from './package-root.js';
 import { renderPage } from './render.js';
 import { loadAssets } from './static.js';
 import { dashboardView } from './view-model.js';
+import { fleetView } from './fleet-view.js';
 
 /** The router `createDashboard` returns, with ways to mount it outside Express. */
 export interface Dashboard extends Router {
@@ -86,7 +87,7 @@ export function createDashboard(balancer: Balancer, options?: DashboardOptions):
     const original = pathOfUrl((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/');
     if (!original.endsWith('/')) return redirect(res, `${original.slice(original.lastIndexOf('/') + 1)}/`);
     const user = userOf(req);
-    const view = dashboardView(balancer.snapshot(), history, audit.recent(AUDIT_ON_PAGE), audit.seq);
+    const view = dashboardView(balancer.snapshot(), history, audit.recent(AUDIT_ON_PAGE), audit.seq, fleetView(balancer));
     const html = await renderPage(dirs.views, { title: config.title, user, csrfToken: csrf.tokenFor(user), view });
     sendText(res, 200, 'text/html; charset=utf-8', html);
   });

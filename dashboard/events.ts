@@ -4,6 +4,7 @@ import type { AuditLog } from './audit.js';
 import type { History } from './history.js';
 import { HttpError } from './http.js';
 import { dashboardView } from './view-model.js';
+import { fleetView } from './fleet-view.js';
 
 /** Audit entries a page shows. */
 export const AUDIT_ON_PAGE = 50;
@@ -106,17 +107,18 @@ export class EventHub {
   #push(clients: Iterable<Client>): void {
     const snapshot = this.#balancer.snapshot();
     const seq = this.#audit.seq;
+    const fleet = fleetView(this.#balancer);
     let plain: string | undefined;
     let withAudit: string | undefined;
     for (const client of clients) {
       if (client.blocked) continue;
       let data: string;
       if (client.auditSeq !== seq) {
-        withAudit ??= JSON.stringify(dashboardView(snapshot, this.#history, this.#audit.recent(AUDIT_ON_PAGE), seq));
+        withAudit ??= JSON.stringify(dashboardView(snapshot, this.#history, this.#audit.recent(AUDIT_ON_PAGE), seq, fleet));
         data = withAudit;
         client.auditSeq = seq;
       } else {
-        plain ??= JSON.stringify(dashboardView(snapshot, this.#history, null, seq));
+        plain ??= JSON.stringify(dashboardView(snapshot, this.#history, null, seq, fleet));
         data = plain;
       }
       if (!client.res.write(`event: snapshot\ndata: ${data}\n\n`)) client.blocked = true;

@@ -2,6 +2,7 @@ import type { BalancerSnapshot } from '../middleware/balancer.js';
 import type { PoolSnapshot } from '../middleware/pool/pool.js';
 import type { ServerSnapshot } from '../middleware/pool/server.js';
 import type { AuditEntry } from './audit.js';
+import type { FleetView } from './fleet-view.js';
 import { errorCount, type History } from './history.js';
 import { tcpCells } from './tcp-view.js';
 
@@ -53,9 +54,11 @@ export interface DashboardView {
   /** Present when the audit log changed since the reader's last view (always on a full render). */
   audit?: AuditView[];
   auditSeq: number;
+  /** The fleet line (instances converged, store reachable). */
+  fleet?: FleetView;
 }
 
-export function dashboardView(snapshot: BalancerSnapshot, history: History | null, audit: AuditEntry[] | null, auditSeq: number): DashboardView {
+export function dashboardView(snapshot: BalancerSnapshot, history: History | null, audit: AuditEntry[] | null, auditSeq: number, fleet?: FleetView): DashboardView {
   const view: DashboardView = {
     at: snapshot.at,
     time: clock(snapshot.at),
@@ -63,6 +66,7 @@ export function dashboardView(snapshot: BalancerSnapshot, history: History | nul
     auditSeq,
   };
   if (audit) view.audit = audit.map(auditView);
+  if (fleet) view.fleet = fleet;
   return view;
 }
 

@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import express from 'express';
-import { createBalancer, type Balancer } from '../middleware/index.js';
+import { createBalancer, type Balancer, type ControlStore } from '../middleware/index.js';
 import { createDashboard, type Dashboard } from '../dashboard/index.js';
 import { startDemoBackend, type DemoBackend } from './demo-backends.js';
 
 export interface ExampleOptions {
   /** Dashboard password; a random one when not given (printed at start). */
   password?: string;
+  /** Shared control state (`npm run start:cluster`): the store and this worker's id. */
+  control?: { store: ControlStore; instanceId: string };
+  /** Demo servers started elsewhere (by the cluster's primary), by id; none are started here then. */
+  backendUrls?: Record<'api-1' | 'api-2' | 'static-1', string>;
 }
 
 export interface ExampleApp {
@@ -23,13 +27,15 @@ export interface ExampleApp {
  * weighted, sticky) and /static to the third, mounted in an ordinary Express app that keeps
  * its own routes, with the operator dashboard at /admin.
  */
-export async function createExampleApp({ password = randomBytes(9).toString('base64url') }: ExampleOptions = {}): Promise<ExampleApp> {
-  const backends = await Promise.all([
+export async function createExampleApp({ password = randomBytes(9).toString('base64url'), control, backendUrls }: ExampleOptions = {}): Promise<ExampleApp> {
+  const backends = backendUrls ? [] : await Promise.all([
     startDemoBackend('api-1', 'api'),
     startDemoBackend('api-2', 'api'),
     startDemoBackend('static-1', 'static'),
   ]);
-  const [api1, api2, static1] = backends as [DemoBackend, DemoBackend, DemoBackend];
+  const [api1, api2, static1] = backendUrls
+    ? (['api-1', 'api-2', 'static-1'] as const).map((id) => ({ id, url: backendUrls[id] }))
+    : backends as [DemoBackend, DemoBackend, DemoBackend];
 
   const balancer = createBalancer({
     pools: {
@@ -51,6 +57,7 @@ export async function createExampleApp({ password = randomBytes(9).toString('bas
     ],
     // a demo secret for a demo: a real app reads it from its environment
     sticky: { secret: process.env.AFFINITY_SECRET ?? randomBytes(24).toString('base64url') },
+    ...(control && { control }),
   });
 
   const credentials = { username: 'ops', password };

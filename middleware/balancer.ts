@@ -11,6 +11,7 @@ import type { AuditLog } from './control/audit.js';
 import type { ChangeEvent } from './control/changes.js';
 import { ControlPlane } from './control/control-plane.js';
 import { PoolControl } from './control/pool-control.js';
+import { sharedHealth } from './control/shared-health.js';
 import type { InstanceInfo } from './control/store.js';
 import { ControlError, type ErrorCode } from './errors.js';
 import { planBody, type ParsedBody } from './forwarding/body.js';
@@ -108,7 +109,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
           });
         },
       });
-      const health = createPoolHealth(pool, config.logger);
+      const health = createPoolHealth(pool, config.logger, sharedHealth(config.control.store, poolConfig, config.control.instanceId, () => pool.servers));
       if (health) pool.useHealth(health);
       this.#pools.set(name, pool);
       plane.addPool(pool, pool.seedRecords());
@@ -342,6 +343,11 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   /** Every live instance sharing the control state, with its applied revision and lag; just this one without a shared store. */
   instances(): InstanceInfo[] {
     return this.#plane.instances();
+  }
+
+  /** Is control state shared (a store other than memory), and can changes be committed now? */
+  controlStatus(): { shared: boolean; available: boolean } {
+    return { shared: this.#plane.shared, available: this.#plane.available };
   }
 
   /** Plain JSON of every pool and server: state, health, weights, traffic and latency. */

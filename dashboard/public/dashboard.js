@@ -8,6 +8,7 @@
   var rowTemplate = document.getElementById('server-row');
   var live = document.querySelector('[data-live]');
   var updated = document.querySelector('[data-updated]');
+  var fleet = document.querySelector('[data-fleet]');
   var notice = document.querySelector('[data-notice]');
   var auditBody = document.querySelector('[data-audit]');
   var auditEmpty = document.querySelector('[data-audit-empty]');
@@ -103,6 +104,10 @@
     view.pools.forEach(applyPool);
     if (view.audit) applyAudit(view.audit);
     setText(updated, view.time);
+    if (fleet && view.fleet) {
+      setText(fleet, view.fleet.text);
+      fleet.dataset.fleetState = view.fleet.state;
+    }
     document.body.dataset.updatedAt = String(view.at);
   }
 

@@ -9,6 +9,10 @@ export interface ActiveCheckerOptions {
   logger: Logger;
   /** The pool's name, for log messages. */
   pool: string;
+  /** Shared health: probe only while this says so (this instance leads the pool's checks). */
+  gate?: () => boolean;
+  /** Shared health: called after each verdict, for the leader to publish. */
+  publish?: (server: Server) => void;
 }
 
 /** One watched server: its probe, its next timer or in-flight attempt, and its streaks. */
@@ -37,6 +41,8 @@ export class ActiveChecker {
   readonly #logger: Logger;
   readonly #pool: string;
   readonly #watches = new Map<Server, Watch>();
+  readonly #gate: (() => boolean) | undefined;
+  readonly #publish: ((server: Server) => void) | undefined;
   #closed = false;
 
   constructor(config: HealthCheckConfig, options: ActiveCheckerOptions) {
@@ -44,6 +50,8 @@ export class ActiveChecker {
     this.#tls = options.tls;
     this.#logger = options.logger;
     this.#pool = options.pool;
+    this.#gate = options.gate;
+    this.#publish = options.publish;
   }
 
   /** Start checking a server: the first probe runs now. Watching twice, or after close(), is a no-op. */
@@ -78,6 +86,12 @@ export class ActiveChecker {
 
   #run(watch: Watch): void {
     watch.timer = undefined;
+    if (this.#gate && !this.#gate()) {
+      // another instance leads this pool's checks: look again next interval
+      watch.timer = setTimeout(() => this.#run(watch), this.#nextDelay());
+      watch.timer.unref();
+      return;
+    }
     const controller = new AbortController();
     watch.inFlight = controller;
     void watch.probe(controller.signal).then((result) => {
@@ -85,6 +99,7 @@ export class ActiveChecker {
       watch.inFlight = undefined;
       try {
         this.#judge(watch, result);
+        this.#publish?.(watch.server);
       } catch (error) {
         // a 'change' listener that throws must not stop this server's checks
         this.#logger.error(`health check of ${this.#pool}/${watch.server.id}: a listener threw`, { error });

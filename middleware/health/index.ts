@@ -18,9 +18,9 @@ export { createProbe, type Probe, type ProbeResult } from './probes.js';
  * const health = createPoolHealth(pool, config.logger);
  * if (health) pool.useHealth(health);
  */
-export function createPoolHealth(pool: { readonly servers: readonly Server[]; readonly config: PoolConfig }, logger: Logger): PoolHealth | undefined {
+export function createPoolHealth(pool: { readonly servers: readonly Server[]; readonly config: PoolConfig }, logger: Logger, shared?: { gate(): boolean; publish(server: Server): void }): PoolHealth | undefined {
   const { name, healthCheck, passiveHealth, tls } = pool.config;
-  const active = healthCheck ? new ActiveChecker(healthCheck, { tls, logger, pool: name }) : undefined;
+  const active = healthCheck ? new ActiveChecker(healthCheck, { tls, logger, pool: name, gate: shared?.gate, publish: shared?.publish }) : undefined;
   const passive = passiveHealth ? new PassiveHealth(passiveHealth, { logger, pool: name }) : undefined;
   if (!active && !passive) return undefined;
   return {
