@@ -86,6 +86,15 @@ async function visit(affinity: Affinity, pool: Pool, client: Client, now = Date.
   return { server, pinning, setCookie };
 }
 
+/** A new client's first two requests: the first cookie names the server, the second assigns the session. */
+async function establish(affinity: Affinity, pool: Pool, client: Client, now = Date.now()): Promise<{ server: Server; pinning: Pinning | undefined; setCookie: string | undefined }> {
+  const first = await visit(affinity, pool, client, now);
+  const second = await visit(affinity, pool, client, now);
+  expect(second.server).to.equal(first.server);
+  expect(second.setCookie, 'the session is assigned on the second request').to.be.a('string');
+  return second;
+}
+
 describe('Affinity', () => {
   it('keeps nothing in the store for a client that never sends its cookie back', async () => {
     const store = new MemoryAffinityStore();
@@ -107,7 +116,7 @@ describe('Affinity', () => {
     const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } });
     const api = pools.api!;
     const client = new Client();
-    const first = await visit(affinity, api, client);
+    const first = await establish(affinity, api, client);
     expect(first.setCookie).to.match(/^sy=[A-Za-z0-9_-]+; /);
     expect(first.setCookie!.split('; ')).to.include.members(['HttpOnly', 'SameSite=Lax', 'Path=/', `Max-Age=${TTL / 1000}`]);
     for (let i = 0; i < 20; i++) {
@@ -312,7 +321,7 @@ describe('Affinity', () => {
     const one = setup({ api: { servers: servers('a'), sticky: true } }, { store });
     const two = setup({ api: { servers: servers('a'), sticky: true } }, { store });
     const client = new Client();
-    const original = (await visit(one.affinity, one.pools.api!, client)).server;
+    const original = (await establish(one.affinity, one.pools.api!, client)).server;
     const staleCookie = client.cookie;
     // instance two sees the server down and re-pins
     await two.controls.api!.disable(original.id);
@@ -328,7 +337,7 @@ describe('Affinity', () => {
     const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } });
     const client = new Client();
     const start = Date.now();
-    const first = await visit(affinity, pools.api!, client, start);
+    const first = await establish(affinity, pools.api!, client, start);
     const early = await visit(affinity, pools.api!, client, start + TTL * 0.4);
     expect(early.setCookie).to.equal(undefined);
     const refreshed = await visit(affinity, pools.api!, client, start + TTL * 0.6);
