@@ -216,6 +216,46 @@ describe('Affinity', () => {
     expect((await visit(affinity, api, new Client(), pinned.drainDeadline - 1)).server).to.not.equal(pinned);
   });
 
+  it('gives new clients of one server within a second the same first cookie, naming no address', async () => {
+    const { affinity, pools } = setup({ api: { servers: servers('a', 1), sticky: true } });
+    const now = Date.now();
+    const one = await visit(affinity, pools.api!, new Client(), now);
+    const two = await visit(affinity, pools.api!, new Client(), now);
+    expect(one.setCookie).to.be.a('string');
+    expect(two.setCookie).to.equal(one.setCookie);
+    expect(one.setCookie).to.not.include('127.0.0.1').and.not.include('a1');
+    const value = Buffer.from(/^sy=([^;]*)/.exec(one.setCookie!)![1]!, 'base64url').toString('latin1');
+    expect(value).to.not.include('127.0.0.1').and.not.include('4001');
+  });
+
+  it('assigns and stores the session on the second request, re-issuing once, then sends nothing', async () => {
+    const store = new MemoryAffinityStore();
+    const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } }, { store });
+    const client = new Client();
+    const first = await visit(affinity, pools.api!, client);
+    expect(store.size).to.equal(0);
+    const second = await visit(affinity, pools.api!, client);
+    expect(second.server).to.equal(first.server);
+    expect(second.setCookie).to.be.a('string').and.not.equal(first.setCookie);
+    expect(store.size).to.equal(1);
+    const third = await visit(affinity, pools.api!, client);
+    expect(third.server).to.equal(first.server);
+    expect(third.setCookie).to.equal(undefined);
+    expect(third.pinning!.session.equals(Buffer.alloc(third.pinning!.session.length))).to.equal(false);
+    expect(first.server.pinned).to.equal(1);
+  });
+
+  it('refuses a forged first cookie', async () => {
+    const store = new MemoryAffinityStore();
+    const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } }, { store });
+    const client = new Client();
+    await visit(affinity, pools.api!, client);
+    client.cookie = tamper(client.cookie!);
+    const forged = await visit(affinity, pools.api!, client);
+    expect(forged.pinning).to.equal(undefined);
+    expect(store.size).to.equal(0);
+  });
+
   describe('ignores bad cookies and re-picks within the pool:', () => {
     const cases: Array<[string, (good: string) => string, number?]> = [
       ['a tampered signature', (good) => `sy=${tamper(good)}`],
