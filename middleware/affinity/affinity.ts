@@ -67,7 +67,9 @@ interface FirstCookie {
 /**
  * Cookie affinity for a balancer: which server a request's session is pinned to, and the
  * `Set-Cookie` that pins it. Cheap where it can be: a pool that is not sticky costs one
- * property read; a request without the cookie costs a substring search, no HMAC, no store call.
+ * property read; a request without the cookie costs a substring search and no store call, and
+ * gets its server's first cookie (no session yet), signed once per server per second and shared.
+ * The session is drawn and stored when that cookie comes back, and the cookie re-issued with it.
  * With the in-memory store everything is synchronous.
  *
  * @example
@@ -135,7 +137,9 @@ export class Affinity {
    * Pin the session to `server`, the server that answered the request: counts a new pin or a
    * re-pin, writes the store when it does not already say so, and returns the `Set-Cookie` value
    * to append to the response, or undefined when the client's cookie already says it all (or the
-   * pool is not sticky). `pinning` is what `lookup` returned for this request; `secure` whether
+   * pool is not sticky). Without `pinning` (a new client) it is the server's shared first cookie;
+   * with a first cookie's `pinning`, a session is drawn, stored and sent in a new cookie.
+   * `pinning` is what `lookup` returned for this request; `secure` whether
    * the client reached us over HTTPS (the cookie is then `Secure`).
    */
   pin(req: IncomingMessage, pool: Pool, server: Server, pinning: Pinning | undefined, now = Date.now(), secure = requestProtocol(req, this.#trustProxy) === 'https'): string | undefined {
