@@ -226,6 +226,11 @@ describe('Affinity', () => {
     expect(one.setCookie).to.not.include('127.0.0.1').and.not.include('a1');
     const value = Buffer.from(/^sy=([^;]*)/.exec(one.setCookie!)![1]!, 'base64url').toString('latin1');
     expect(value).to.not.include('127.0.0.1').and.not.include('4001');
+    // the HTTPS variant is cached beside it: the same value, plus Secure
+    const secure = affinity.pin(request(undefined, { encrypted: true }), pools.api!, one.server, undefined, now)!;
+    expect(secure.split('; ')).to.include('Secure');
+    expect(one.setCookie!.split('; ')).to.not.include('Secure');
+    expect(secure.split('; ')[0]).to.equal(one.setCookie!.split('; ')[0]);
   });
 
   it('assigns and stores the session on the second request, re-issuing once, then sends nothing', async () => {
