@@ -6,7 +6,7 @@ import type { StickyConfig } from '../options.js';
 import type { Pool } from '../pool/pool.js';
 import type { Server } from '../pool/server.js';
 import { affinitySetCookie, readCookie, withoutCookie } from './cookie-header.js';
-import { signValue, verifyValue, type VerifiedValue } from './cookie-value.js';
+import { SESSION_BYTES, signValue, verifyValue, type VerifiedValue } from './cookie-value.js';
 import { MemoryAffinityStore } from './memory-store.js';
 import { newSessionId } from './session-ids.js';
 import { StoreGuard, type StoreAnswer } from './store-guard.js';
@@ -48,11 +48,28 @@ export interface Pinning {
 export type LookupResult = Pinning | undefined | Promise<Pinning | undefined>;
 
 const DEFAULT_COUNT_INTERVAL_MS = 5000;
+/** The session of a first cookie, before the client has sent it back: all zeros, which a drawn id never is in practice. */
+const UNASSIGNED = Buffer.alloc(SESSION_BYTES);
+const MISS: StoreAnswer = { state: 'miss' };
+
+function isUnassigned(session: Buffer): boolean {
+  return session.equals(UNASSIGNED);
+}
+
+/** A server's first cookies for one expiry second, without and with `Secure`. */
+interface FirstCookie {
+  readonly pool: Pool;
+  readonly second: number;
+  readonly plain: string;
+  readonly secure: string;
+}
 
 /**
  * Cookie affinity for a balancer: which server a request's session is pinned to, and the
  * `Set-Cookie` that pins it. Cheap where it can be: a pool that is not sticky costs one
- * property read; a request without the cookie costs a substring search, no HMAC, no store call.
+ * property read; a request without the cookie costs a substring search and no store call, and
+ * gets its server's first cookie (no session yet), signed once per server per second and shared.
+ * The session is drawn and stored when that cookie comes back, and the cookie re-issued with it.
  * With the in-memory store everything is synchronous.
  *
  * @example
@@ -71,6 +88,7 @@ export class Affinity {
   /** Counts this instance's own pins, when the store cannot count. */
   readonly #local: MemoryAffinityStore | undefined;
   readonly #indexes = new WeakMap<Pool, TokenIndex>();
+  readonly #firstCookies = new WeakMap<Server, FirstCookie>();
   readonly #pools = new Set<Pool>();
   readonly #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
@@ -108,6 +126,8 @@ export class Affinity {
     const verified = verifyValue(raw, this.#keys, now);
     if (!verified) return undefined;
     const session = verified.value.session;
+    // a first cookie names only the server: nothing of it is in the store yet
+    if (isUnassigned(session)) return this.#settle(pool, verified, MISS, now);
     const answer = this.#store.get(pool.name, session.toString('base64url'), this.ttlMs);
     if (answer instanceof Promise) return answer.then((stored) => this.#settle(pool, verified, stored, now));
     return this.#settle(pool, verified, answer, now);
@@ -117,7 +137,9 @@ export class Affinity {
    * Pin the session to `server`, the server that answered the request: counts a new pin or a
    * re-pin, writes the store when it does not already say so, and returns the `Set-Cookie` value
    * to append to the response, or undefined when the client's cookie already says it all (or the
-   * pool is not sticky). `pinning` is what `lookup` returned for this request; `secure` whether
+   * pool is not sticky). Without `pinning` (a new client) it is the server's shared first cookie;
+   * with a first cookie's `pinning`, a session is drawn, stored and sent in a new cookie.
+   * `pinning` is what `lookup` returned for this request; `secure` whether
    * the client reached us over HTTPS (the cookie is then `Secure`).
    */
   pin(req: IncomingMessage, pool: Pool, server: Server, pinning: Pinning | undefined, now = Date.now(), secure = requestProtocol(req, this.#trustProxy) === 'https'): string | undefined {
@@ -132,19 +154,38 @@ export class Affinity {
       }
       server.pinned++; // at once, for the dashboard; refreshPinned corrects it from the store
     }
-    const session = pinning?.session ?? newSessionId();
-    // A new client's pin lives in its cookie alone until the cookie comes back: clients that never
-    // return one (curl, bots, API clients) would otherwise leave a store key per request for the TTL.
-    if (pinning !== undefined) {
-      const sessionKey = session.toString('base64url');
-      if (pinning.storedId !== server.id) this.#store.set(pool.name, sessionKey, server.id, this.ttlMs);
-      this.#local?.set(pool.name, sessionKey, server.id, this.ttlMs);
-    }
+    // A new client gets a cookie that names its server and no session: clients that never send it
+    // back (curl, bots, API clients) then cost neither a store key for the TTL nor a signature of
+    // their own (the cookie is shared by every new client of the server within the same second).
+    // Its session is drawn, and stored, when the cookie comes back.
+    if (pinning === undefined) return this.#firstCookie(pool, server, now, secure);
+    const unassigned = isUnassigned(pinning.session);
+    const session = unassigned ? newSessionId() : pinning.session;
+    const sessionKey = session.toString('base64url');
+    if (pinning.storedId !== server.id) this.#store.set(pool.name, sessionKey, server.id, this.ttlMs);
+    this.#local?.set(pool.name, sessionKey, server.id, this.ttlMs);
 
     const token = this.#index(pool).tokenOf(server.id);
-    const fresh = pinning !== undefined && pinning.current && pinning.expiresAt - now > this.ttlMs / 2;
+    const fresh = !unassigned && pinning.current && pinning.expiresAt - now > this.ttlMs / 2;
     if (fresh && pinning.ownToken?.equals(token)) return undefined;
-    const value = signValue({ session, expiresAt: now + this.ttlMs, tokens: [token, ...(pinning?.otherTokens ?? [])] }, this.#keys[0]!);
+    return this.#setCookie(session, now + this.ttlMs, [token, ...pinning.otherTokens], secure);
+  }
+
+  /** The first cookie for `server`, reused for as long as its expiry (in whole seconds) stays the same. */
+  #firstCookie(pool: Pool, server: Server, now: number, secure: boolean): string {
+    const second = Math.floor((now + this.ttlMs) / 1000);
+    let cached = this.#firstCookies.get(server);
+    if (cached?.second !== second || cached.pool !== pool) {
+      const token = this.#index(pool).tokenOf(server.id);
+      const issue = (secureCookie: boolean) => this.#setCookie(UNASSIGNED, second * 1000, [token], secureCookie);
+      cached = { pool, second, plain: issue(false), secure: issue(true) };
+      this.#firstCookies.set(server, cached);
+    }
+    return secure ? cached.secure : cached.plain;
+  }
+
+  #setCookie(session: Buffer, expiresAt: number, tokens: Buffer[], secure: boolean): string {
+    const value = signValue({ session, expiresAt, tokens }, this.#keys[0]!);
     return affinitySetCookie(this.cookieName, value, { ttlMs: this.ttlMs, secure });
   }
 

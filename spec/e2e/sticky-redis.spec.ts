@@ -140,11 +140,15 @@ describe('sticky sessions shared through Redis, end to end', function () {
     const first = await get(a.host.url, '/api/x');
     expect(first.status).to.equal(200);
     const pinned = first.backend;
-    const oldValue = first.setValue!;
-    // a new client's pin is stored once its cookie comes back (cookie-less clients leave no keys)
-    expect(await observer.get(sessionKey('api', oldValue))).to.equal(null);
-    expect((await get(a.host.url, '/api/x', oldValue)).backend).to.equal(pinned);
+    // a new client's first cookie names its server only: its session is drawn and stored once the
+    // cookie comes back (cookie-less clients leave no keys), and the cookie is re-issued with it
+    const keysBefore = await observer.keys(`${PREFIX}s:*`);
+    const second = await get(a.host.url, '/api/x', first.setValue);
+    expect(second.backend).to.equal(pinned);
+    expect(second.setValue, 'the session is assigned').to.not.equal(undefined);
+    const oldValue = second.setValue!;
     await eventually(async () => expect(await observer.get(sessionKey('api', oldValue))).to.equal(pinned));
+    expect(keysBefore, 'nothing stored for the first cookie').to.not.include(sessionKey('api', oldValue)).and.not.include(sessionKey('api', first.setValue!));
 
     // B honours a session A pinned (round robin on B would rotate)
     for (let i = 0; i < 6; i++) {
@@ -179,7 +183,7 @@ describe('sticky sessions shared through Redis, end to end', function () {
   it('finds its sessions again after the instance is closed and created anew (new Redis client)', async () => {
     const a = await instance('express');
     const first = await get(a.host.url, '/api/x');
-    const oldValue = first.setValue!;
+    const oldValue = (await get(a.host.url, '/api/x', first.setValue)).setValue!; // the session is assigned
     // the session moves (on this instance only), so that the store, not the cookie, knows where it is
     a.balancer.pool('api').disable(first.backend);
     const moved = await get(a.host.url, '/api/x', oldValue);
@@ -209,9 +213,10 @@ describe('sticky sessions shared through Redis, end to end', function () {
     const sessions: Array<{ value: string; server: string }> = [];
     for (let i = 0; i < 4; i++) {
       const reply = await get(a.host.url, '/api/x');
-      sessions.push({ value: reply.setValue!, server: reply.backend });
+      // the first cookie back: the session is drawn, stored and re-issued
+      const assigned = await get(a.host.url, '/api/x', reply.setValue);
+      sessions.push({ value: assigned.setValue!, server: reply.backend });
     }
-    for (const { value } of sessions) await get(a.host.url, '/api/x', value); // stored once the cookie comes back
     expect(new Set(sessions.map((s) => s.server)).size, 'sessions on several servers').to.be.above(1);
     for (const { value, server } of sessions) await eventually(async () => expect(await observer.get(sessionKey('api', value))).to.equal(server));
 
@@ -261,9 +266,9 @@ describe('sticky sessions shared through Redis, end to end', function () {
     for (const { value, server } of sessions) await eventually(async () => expect(await observer.get(sessionKey('api', value))).to.equal(server));
     const fresh = await get(a.host.url, '/api/x');
     expect(fresh.status).to.equal(200);
-    await get(a.host.url, '/api/x', fresh.setValue);
-    await eventually(async () => expect(await observer.get(sessionKey('api', fresh.setValue!))).to.equal(fresh.backend));
-    expect(await observer.keys(`${PREFIX}s:*`)).to.include(sessionKey('api', fresh.setValue!));
+    const assigned = (await get(a.host.url, '/api/x', fresh.setValue)).setValue!;
+    await eventually(async () => expect(await observer.get(sessionKey('api', assigned))).to.equal(fresh.backend));
+    expect(await observer.keys(`${PREFIX}s:*`)).to.include(sessionKey('api', assigned));
     expect(a.logger.warnings, 'still one warning').to.have.length(1);
   });
 });

@@ -54,12 +54,24 @@ async function get(base: string, path: string, cookie?: string, headers: Record<
   return { status: raw.status, backend, seenCookie, setCookies, affinity, raw };
 }
 
+/** A new client's first two requests: the first cookie names the server, the second assigns the session; the second reply. */
+async function establish(base: string, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const first = await get(base, path, undefined, headers);
+  expect(first.affinity, 'a first cookie').to.not.equal(undefined);
+  const second = await get(base, path, cookie(first.affinity!.value), headers);
+  expect(second.backend, 'the first cookie holds').to.equal(first.backend);
+  expect(second.affinity, 'the session is assigned on the second request').to.not.equal(undefined);
+  return second;
+}
+
 /** The session id inside a cookie value this suite's balancers signed (undefined if it does not verify). */
 function sessionOf(value: string, secrets: string[] = [SECRET]): string | undefined {
   return verifyValue(value, secrets, Date.now())?.value.session.toString('base64url');
 }
 
 const cookie = (value: string): string => `${COOKIE}=${value}`;
+/** The session of a first cookie, before it comes back. */
+const UNASSIGNED = Buffer.alloc(12).toString('base64url');
 
 async function openSocket(url: string, cookieHeader?: string): Promise<WebSocket> {
   const socket = new WebSocket(url, cookieHeader === undefined ? {} : { headers: { cookie: cookieHeader } });
@@ -206,7 +218,12 @@ describe('sticky sessions, end to end (memory store)', () => {
         expect(first.affinity).to.not.equal(undefined);
 
         // a returning client with a fresh cookie: nothing to add, the backend's own still pass
-        const again = await get(host.url, '/api/set-cookies', cookie(first.affinity!.value));
+        // the first cookie back: the session is assigned, one more affinity cookie beside the backend's
+        const second = await get(host.url, '/api/set-cookies', cookie(first.affinity!.value));
+        expect(second.backend).to.equal(first.backend);
+        expect(second.setCookies).to.have.length(3);
+        expect(second.setCookies).to.include.members(APP_COOKIES);
+        const again = await get(host.url, '/api/set-cookies', cookie(second.affinity!.value));
         expect(again.backend).to.equal(first.backend);
         expect(again.setCookies).to.deep.equal(APP_COOKIES);
       });
@@ -237,7 +254,7 @@ describe('sticky sessions, end to end (memory store)', () => {
       // ----- 4 ------------------------------------------------------------------------------
       it('keeps a client with the cookie on one server (20 in a row) while clients without it rotate', async () => {
         const { host } = await make();
-        const first = await get(host.url, '/api/x');
+        const first = await establish(host.url, '/api/x');
         const pinned = first.backend;
         const rotating: string[] = [];
         for (let i = 0; i < 20; i++) {
@@ -254,7 +271,7 @@ describe('sticky sessions, end to end (memory store)', () => {
       // ----- 5 ------------------------------------------------------------------------------
       it('re-pins when the pinned server is disabled: a new cookie, the same session, counted as repinned on the server it left', async () => {
         const { host, balancer } = await make();
-        const first = await get(host.url, '/api/x');
+        const first = await establish(host.url, '/api/x');
         const from = first.backend;
         const session = sessionOf(first.affinity!.value);
         balancer.pool('api').disable(from);
@@ -282,7 +299,7 @@ describe('sticky sessions, end to end (memory store)', () => {
 
       it('keeps pinned requests on a server set to weight 0, which takes no new clients', async () => {
         const { host, balancer } = await make();
-        const first = await get(host.url, '/api/x');
+        const first = await establish(host.url, '/api/x');
         const pinned = first.backend;
         balancer.pool('api').setWeight(pinned, 0);
         for (let i = 0; i < 20; i++) {
@@ -296,7 +313,7 @@ describe('sticky sessions, end to end (memory store)', () => {
 
       it('re-pins when the pinned server is removed from the pool', async () => {
         const { host, balancer } = await make();
-        const first = await get(host.url, '/api/x');
+        const first = await establish(host.url, '/api/x');
         const from = first.backend;
         const result = await balancer.pool('api').removeServer(from);
         expect(result).to.include({ server: from, drained: true });
@@ -352,17 +369,19 @@ describe('sticky sessions, end to end (memory store)', () => {
           expect(pool).to.include(reply.backend);
           expect(reply.seenCookie ?? '', 'the bad cookie is not forwarded either').to.not.match(new RegExp(`(^|;\\s*)${COOKIE}=`));
           expect(reply.affinity, 'a new cookie').to.not.equal(undefined);
-          const session = sessionOf(reply.affinity!.value);
-          expect(session, 'the new cookie verifies').to.be.a('string');
-          if (oldSession !== undefined) expect(session, 'a new session').to.not.equal(oldSession);
+          expect(sessionOf(reply.affinity!.value), 'the new cookie verifies').to.be.a('string');
           const again = await get(one.host.url, path, cookie(reply.affinity!.value));
           expect(again.backend, 'the new cookie holds').to.equal(reply.backend);
+          // a first cookie carries no session yet: it is assigned when the cookie comes back
+          const session = sessionOf((again.affinity ?? reply.affinity)!.value);
+          expect(session, 'an assigned session').to.not.equal(UNASSIGNED);
+          if (oldSession !== undefined) expect(session, 'a new session').to.not.equal(oldSession);
           expect(one.errors, 'nothing logged as an error').to.deep.equal([]);
         }
 
         it('tampered signature (one character flipped)', async () => {
           const one = await make();
-          const { affinity } = await get(one.host.url, '/api/x');
+          const { affinity } = await establish(one.host.url, '/api/x');
           const value = affinity!.value;
           for (const at of [2, 20, value.length - 8]) {
             const tampered = value.slice(0, at) + (value[at] === 'A' ? 'B' : 'A') + value.slice(at + 1);
@@ -374,7 +393,7 @@ describe('sticky sessions, end to end (memory store)', () => {
         it('signed with a secret this balancer does not know (another balancer\'s cookie)', async () => {
           const one = await make();
           const stranger = await make({ secret: OTHER_SECRET });
-          const { affinity } = await get(stranger.host.url, '/api/x');
+          const { affinity } = await establish(stranger.host.url, '/api/x');
           expect(sessionOf(affinity!.value, [OTHER_SECRET]), 'valid where it came from').to.be.a('string');
           await expectRepicked(one, await get(one.host.url, '/api/x', cookie(affinity!.value)), ids, '/api/x', sessionOf(affinity!.value, [OTHER_SECRET]));
         });
@@ -413,14 +432,14 @@ describe('sticky sessions, end to end (memory store)', () => {
 
         it('the cookie name repeated (sy=a; sy=<valid>): the first wins, and it is bad', async () => {
           const one = await make();
-          const { affinity } = await get(one.host.url, '/api/x');
+          const { affinity } = await establish(one.host.url, '/api/x');
           const reply = await get(one.host.url, '/api/x', `${COOKIE}=a; ${cookie(affinity!.value)}`);
           await expectRepicked(one, reply, ids, '/api/x', sessionOf(affinity!.value));
         });
 
         it('issued by another sticky pool: placed in this pool, never routed outside it; the other pool keeps its pin', async () => {
           const one = await make();
-          const fromApi = await get(one.host.url, '/api/x');
+          const fromApi = await establish(one.host.url, '/api/x');
           for (let i = 0; i < 4; i++) {
             const reply = await get(one.host.url, '/other/x', cookie(fromApi.affinity!.value));
             expect(reply.status).to.equal(200);
@@ -440,7 +459,7 @@ describe('sticky sessions, end to end (memory store)', () => {
         const rotated = await make({ secret: NEW_SECRET, previousSecrets: [SECRET] });
         const dropped = await make({ secret: NEW_SECRET });
 
-        const { affinity, backend } = await get(before.host.url, '/api/x');
+        const { affinity, backend } = await establish(before.host.url, '/api/x');
         const oldValue = affinity!.value;
         const session = sessionOf(oldValue, [SECRET]);
 

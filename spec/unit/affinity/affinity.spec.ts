@@ -86,6 +86,15 @@ async function visit(affinity: Affinity, pool: Pool, client: Client, now = Date.
   return { server, pinning, setCookie };
 }
 
+/** A new client's first two requests: the first cookie names the server, the second assigns the session. */
+async function establish(affinity: Affinity, pool: Pool, client: Client, now = Date.now()): Promise<{ server: Server; pinning: Pinning | undefined; setCookie: string | undefined }> {
+  const first = await visit(affinity, pool, client, now);
+  const second = await visit(affinity, pool, client, now);
+  expect(second.server).to.equal(first.server);
+  expect(second.setCookie, 'the session is assigned on the second request').to.be.a('string');
+  return second;
+}
+
 describe('Affinity', () => {
   it('keeps nothing in the store for a client that never sends its cookie back', async () => {
     const store = new MemoryAffinityStore();
@@ -107,7 +116,7 @@ describe('Affinity', () => {
     const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } });
     const api = pools.api!;
     const client = new Client();
-    const first = await visit(affinity, api, client);
+    const first = await establish(affinity, api, client);
     expect(first.setCookie).to.match(/^sy=[A-Za-z0-9_-]+; /);
     expect(first.setCookie!.split('; ')).to.include.members(['HttpOnly', 'SameSite=Lax', 'Path=/', `Max-Age=${TTL / 1000}`]);
     for (let i = 0; i < 20; i++) {
@@ -205,6 +214,51 @@ describe('Affinity', () => {
     expect(pinned.repinned).to.equal(1);
     // a new client never lands on the draining server
     expect((await visit(affinity, api, new Client(), pinned.drainDeadline - 1)).server).to.not.equal(pinned);
+  });
+
+  it('gives new clients of one server within a second the same first cookie, naming no address', async () => {
+    const { affinity, pools } = setup({ api: { servers: servers('a', 1), sticky: true } });
+    const now = Date.now();
+    const one = await visit(affinity, pools.api!, new Client(), now);
+    const two = await visit(affinity, pools.api!, new Client(), now);
+    expect(one.setCookie).to.be.a('string');
+    expect(two.setCookie).to.equal(one.setCookie);
+    expect(one.setCookie).to.not.include('127.0.0.1').and.not.include('a1');
+    const value = Buffer.from(/^sy=([^;]*)/.exec(one.setCookie!)![1]!, 'base64url').toString('latin1');
+    expect(value).to.not.include('127.0.0.1').and.not.include('4001');
+    // the HTTPS variant is cached beside it: the same value, plus Secure
+    const secure = affinity.pin(request(undefined, { encrypted: true }), pools.api!, one.server, undefined, now)!;
+    expect(secure.split('; ')).to.include('Secure');
+    expect(one.setCookie!.split('; ')).to.not.include('Secure');
+    expect(secure.split('; ')[0]).to.equal(one.setCookie!.split('; ')[0]);
+  });
+
+  it('assigns and stores the session on the second request, re-issuing once, then sends nothing', async () => {
+    const store = new MemoryAffinityStore();
+    const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } }, { store });
+    const client = new Client();
+    const first = await visit(affinity, pools.api!, client);
+    expect(store.size).to.equal(0);
+    const second = await visit(affinity, pools.api!, client);
+    expect(second.server).to.equal(first.server);
+    expect(second.setCookie).to.be.a('string').and.not.equal(first.setCookie);
+    expect(store.size).to.equal(1);
+    const third = await visit(affinity, pools.api!, client);
+    expect(third.server).to.equal(first.server);
+    expect(third.setCookie).to.equal(undefined);
+    expect(third.pinning!.session.equals(Buffer.alloc(third.pinning!.session.length))).to.equal(false);
+    expect(first.server.pinned).to.equal(1);
+  });
+
+  it('refuses a forged first cookie', async () => {
+    const store = new MemoryAffinityStore();
+    const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } }, { store });
+    const client = new Client();
+    await visit(affinity, pools.api!, client);
+    client.cookie = tamper(client.cookie!);
+    const forged = await visit(affinity, pools.api!, client);
+    expect(forged.pinning).to.equal(undefined);
+    expect(store.size).to.equal(0);
   });
 
   describe('ignores bad cookies and re-picks within the pool:', () => {
@@ -312,7 +366,7 @@ describe('Affinity', () => {
     const one = setup({ api: { servers: servers('a'), sticky: true } }, { store });
     const two = setup({ api: { servers: servers('a'), sticky: true } }, { store });
     const client = new Client();
-    const original = (await visit(one.affinity, one.pools.api!, client)).server;
+    const original = (await establish(one.affinity, one.pools.api!, client)).server;
     const staleCookie = client.cookie;
     // instance two sees the server down and re-pins
     await two.controls.api!.disable(original.id);
@@ -328,7 +382,7 @@ describe('Affinity', () => {
     const { affinity, pools } = setup({ api: { servers: servers('a'), sticky: true } });
     const client = new Client();
     const start = Date.now();
-    const first = await visit(affinity, pools.api!, client, start);
+    const first = await establish(affinity, pools.api!, client, start);
     const early = await visit(affinity, pools.api!, client, start + TTL * 0.4);
     expect(early.setCookie).to.equal(undefined);
     const refreshed = await visit(affinity, pools.api!, client, start + TTL * 0.6);

@@ -126,7 +126,7 @@ describe('RedisAffinityStore (a real redis-server)', function () {
     const one = instance();
     const two = instance();
     const first = await visit(one.affinity, one.pool, undefined);
-    await visit(one.affinity, one.pool, first.cookie); // a session is stored once its cookie comes back
+    first.cookie = (await visit(one.affinity, one.pool, first.cookie)).cookie; // the session is drawn and stored once the first cookie comes back
     const onTwo = await storedFor(two.affinity, two.pool, first.cookie, first.server.id);
     expect(onTwo.server!.id).to.equal(first.server.id);
 
@@ -142,7 +142,7 @@ describe('RedisAffinityStore (a real redis-server)', function () {
   it('still honours a session with a resolver recreated after close', async () => {
     const one = instance();
     const first = await visit(one.affinity, one.pool, undefined);
-    await visit(one.affinity, one.pool, first.cookie); // a session is stored once its cookie comes back
+    first.cookie = (await visit(one.affinity, one.pool, first.cookie)).cookie; // the session is drawn and stored once the first cookie comes back
     const other = instance();
     await other.control.disable(first.server.id);
     await storedFor(other.affinity, other.pool, first.cookie, first.server.id);
@@ -161,7 +161,8 @@ describe('RedisAffinityStore (a real redis-server)', function () {
     const logger = recorder();
     const one = instance(logger);
     const sessions = await Promise.all(Array.from({ length: 6 }, () => visit(one.affinity, one.pool, undefined)));
-    await Promise.all(sessions.map((session) => visit(one.affinity, one.pool, session.cookie)));
+    // the first cookies come back: each session is drawn and stored
+    for (const session of sessions) session.cookie = (await visit(one.affinity, one.pool, session.cookie)).cookie;
     for (const session of sessions) expect((await one.affinity.lookup(request(session.cookie), one.pool))!.storedId).to.equal(session.server.id);
 
     await redis.stop();
@@ -212,8 +213,11 @@ describe('RedisAffinityStore (a real redis-server)', function () {
     const cookies: string[] = [];
     for (let i = 0; i < 6; i++) cookies.push((await visit(one.affinity, one.pool, undefined)).cookie); // a1 a2 a3 a1 a2 a3
     for (let i = 0; i < 3; i++) cookies.push((await visit(two.affinity, two.pool, undefined)).cookie); // a1 a2 a3
-    // sessions are stored (and counted) once their cookie comes back
-    for (const [i, cookie] of cookies.entries()) await visit(i < 6 ? one.affinity : two.affinity, i < 6 ? one.pool : two.pool, cookie);
+    // a first cookie has no session yet: nothing to count until it comes back
+    await one.affinity.refreshPinned();
+    expect(one.pool.servers.map((server) => server.pinned)).to.deep.equal([0, 0, 0]);
+    // sessions are drawn, stored (and counted) once their cookie comes back
+    for (const [i, cookie] of cookies.entries()) cookies[i] = (await visit(i < 6 ? one.affinity : two.affinity, i < 6 ? one.pool : two.pool, cookie)).cookie;
     for (const cookie of cookies.slice(0, 3)) await visit(two.affinity, two.pool, cookie); // seen twice: counted once
     await one.affinity.refreshPinned();
     await two.affinity.refreshPinned();
