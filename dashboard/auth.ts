@@ -22,7 +22,10 @@ export function authenticate(config: DashboardConfig) {
   const checkBasic = config.auth ? basicChecker(config.auth.username, config.auth.password) : null;
 
   return async (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> => {
-    const address = config.clientAddress(req);
+    const credentials = checkBasic ? parseBasic(req.headers.authorization) : undefined;
+    // per address and user name: one client hammering a name locks out neither other names nor
+    // other clients behind the same (trusted) proxy
+    const address = `${config.clientAddress(req)}\0${credentials?.username ?? ''}`;
     try {
       const blockedMs = limiter.blockedFor(address);
       if (blockedMs > 0) {
@@ -30,7 +33,6 @@ export function authenticate(config: DashboardConfig) {
       }
       let user: string | undefined;
       if (checkBasic) {
-        const credentials = parseBasic(req.headers.authorization);
         if (!credentials) throw new HttpError(401, 'authentication required', CHALLENGE);
         if (!checkBasic(credentials.username, credentials.password)) {
           limiter.fail(address);

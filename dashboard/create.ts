@@ -16,7 +16,7 @@ import { History } from './history.js';
 import { HttpError, pathOf, pathOfUrl, redirect, sendError, sendText, setSecurityHeaders } from './http.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { koaMount, listenOn, type Handler } from './mount.js';
-import { normalizeDashboardOptions, type DashboardOptions } from './options.js';
+import { normalizeDashboardOptions, withTrustedAddress, type DashboardOptions } from './options.js';
 import { assetDirs } from './package-root.js';
 import { renderPage } from './render.js';
 import { loadAssets } from './static.js';
@@ -52,7 +52,7 @@ export function createDashboard(balancer: Balancer, options?: DashboardOptions):
   if (typeof balancer?.snapshot !== 'function' || typeof balancer.pool !== 'function') {
     throw new ConfigError('balancer', 'expected the balancer that createBalancer() returned');
   }
-  const config = normalizeDashboardOptions(options);
+  const config = withTrustedAddress(normalizeDashboardOptions(options), (req) => balancer.clientAddress(req));
   const logger = config.logger ? safeLogger(config.logger) : balancer.config.logger;
   const dirs = assetDirs();
   const assets = loadAssets(dirs.public);

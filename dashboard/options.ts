@@ -91,7 +91,7 @@ export function normalizeDashboardOptions(input: unknown): DashboardConfig {
       max: optionalNumber(limit.max, 'dashboard.loginLimit.max', DEFAULTS.loginLimit.max, { min: 1, integer: true }),
       windowMs: optionalNumber(limit.windowMs, 'dashboard.loginLimit.windowMs', DEFAULTS.loginLimit.windowMs, { min: 1000 }),
     },
-    clientAddress: (optionalFunction(options.clientAddress, 'dashboard.clientAddress') as DashboardConfig['clientAddress'] | null) ?? socketAddress,
+    clientAddress: (optionalFunction(options.clientAddress, 'dashboard.clientAddress') as DashboardConfig['clientAddress'] | null) ?? defaultClientAddress,
     auditSize: optionalNumber(options.auditSize, 'dashboard.auditSize', DEFAULTS.auditSize, { min: 1, max: 100_000, integer: true }),
     onAudit: optionalFunction(options.onAudit, 'dashboard.onAudit') as DashboardConfig['onAudit'],
     bodyLimit: optionalNumber(options.bodyLimit, 'dashboard.bodyLimit', DEFAULTS.bodyLimit, { min: 256, max: 1024 * 1024, integer: true }),
@@ -130,4 +130,16 @@ function checkLogger(value: unknown): Logger {
 
 function socketAddress(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Placeholder until `createDashboard` knows the balancer: see `withTrustedAddress`. */
+const defaultClientAddress = socketAddress;
+
+/**
+ * Without a `clientAddress` option, the client is whom the balancer's `trustProxy` believes
+ * (the X-Forwarded-For hop it trusts), so that users behind one trusted proxy are told apart.
+ */
+export function withTrustedAddress(config: DashboardConfig, trusted: ((req: IncomingMessage) => string) | undefined): DashboardConfig {
+  if (config.clientAddress !== defaultClientAddress || trusted === undefined) return config;
+  return { ...config, clientAddress: trusted };
 }

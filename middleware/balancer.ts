@@ -259,6 +259,15 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
 
   /**
+   * The client's address as this balancer sees it: the socket's peer, or the X-Forwarded-For hop
+   * that `trustProxy` trusts. The dashboard limits failed logins by it.
+   */
+  clientAddress(req: IncomingMessage): string {
+    const peer = peerAddress(req);
+    return clientAddressOf(req, this.config.trustProxy ?? TRUST_NOTHING, peer);
+  }
+
+  /**
    * A Prometheus scrape handler that needs no dashboard (and so no login): mount it where the
    * scraper looks, e.g. `app.get('/metrics', balancer.metrics())` on an internal port.
    */

@@ -20,7 +20,7 @@ export type { AuditEntry, AuditAction, AuditLog } from './control/audit.js';
 export type { ControlStore, StoreContext, StoreListener, DrainReport, InstanceInfo } from './control/store.js';
 export { MemoryControlStore } from './control/memory-store.js';
 export { RedisControlStore } from './control/redis-store.js';
-export type { RedisControlStoreOptions, HealthReport } from './control/redis-store.js';
+export type { RedisControlStoreOptions, RedisControlClient, HealthReport } from './control/redis-store.js';
 export type { PoolSnapshot, HealthEvent, PanicEvent } from './pool/pool.js';
 export type { QueueStats } from './pool/queue.js';
 export type { ServerSnapshot, Health } from './pool/server.js';

@@ -1,4 +1,7 @@
-import type { Cluster, Redis } from 'ioredis';
+/** The one command a lease sends: any ioredis client (plain, Sentinel, Cluster) has it. */
+export interface LeaseClient {
+  eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
 
 /** Take the lease if it is free, or extend it if we hold it; answer whether we hold it now. */
 const ACQUIRE = `
@@ -21,13 +24,13 @@ return 0`;
  * Redis down is "not held": nobody leads, and callers fall back to local behaviour.
  */
 export class RedisLease {
-  readonly #client: Redis | Cluster;
+  readonly #client: LeaseClient;
   readonly #key: string;
   readonly #holder: string;
   readonly #ttlMs: number;
   #held = false;
 
-  constructor(client: Redis | Cluster, key: string, holder: string, ttlMs: number) {
+  constructor(client: LeaseClient, key: string, holder: string, ttlMs: number) {
     this.#client = client;
     this.#key = key;
     this.#holder = holder;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
 import { ControlError } from '../errors.js';
 import type { SafeLogger } from '../logger.js';
 import type { Server } from '../pool/server.js';
@@ -34,7 +33,23 @@ export interface HealthReport {
   readonly at: number;
 }
 
-type Client = Redis | Cluster;
+/**
+ * What the store uses of an ioredis client (plain, over Sentinel, or a Cluster), written out so
+ * that the published types need no ioredis: any of them fits.
+ */
+export interface RedisControlClient {
+  readonly status: string;
+  readonly isCluster?: boolean;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+  eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  xread(...args: Array<string | number>): Promise<unknown>;
+  connect(): Promise<void>;
+  disconnect(): void;
+  /** A second connection for the blocking reads of the change log (its arguments differ between a client and a Cluster). */
+  duplicate(...args: never[]): RedisControlClient;
+}
+type Client = RedisControlClient;
 type Entry = [id: string, fields: string[]];
 
 /** Known to be cut off: fail at once instead of waiting in ioredis's offline queue. */
@@ -312,7 +327,8 @@ export class RedisControlStore implements ControlStore {
   #startTail(): void {
     if (this.#tail) return;
     const client = this.#client;
-    const tail: Client = client.isCluster ? (client as Cluster).duplicate() : (client as Redis).duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false });
+    const duplicateClient = client.duplicate.bind(client) as (options?: object) => Client;
+    const tail: Client = client.isCluster ? duplicateClient() : duplicateClient({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false });
     tail.on('error', () => {}); // the main client's state drives availability; this one just retries
     this.#tail = tail;
     void this.#tailLoop(tail);

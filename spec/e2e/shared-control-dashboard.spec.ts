@@ -10,7 +10,7 @@ import { requireTool } from '../support/ci-guard.js';
 import { RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 
-const AUTH = `Basic ${Buffer.from('ops:pa55word').toString('base64')}`;
+const AUTH = `Basic ${Buffer.from('ops:pa55word-long-enough').toString('base64')}`;
 
 describe('dashboard fleet line over a shared control store', function () {
   this.timeout(15_000);
@@ -48,7 +48,7 @@ describe('dashboard fleet line over a shared control store', function () {
     const one = start('one');
     start('two');
     const app = express();
-    app.use('/admin', createDashboard(one, { auth: { username: 'ops', password: 'pa55word' } }));
+    app.use('/admin', createDashboard(one, { auth: { username: 'ops', password: 'pa55word-long-enough' } }));
     await waitFor('two instances seen', () => one.instances().length === 2 && one.controlStatus().available, 3000, 20);
     const page = await request(app).get('/admin/').set('authorization', AUTH).expect(200);
     expect(page.text).to.match(/data-fleet-state="converged">converged on 2\/2 instances/);

@@ -9,7 +9,7 @@ import { createDashboard, type Dashboard } from '../../dashboard/index.js';
 import { exchange, startEcho, type TcpServer } from '../support/tcp-servers.js';
 import { waitFor } from '../support/wait.js';
 
-const AUTH = `Basic ${Buffer.from('ops:pa55word').toString('base64')}`;
+const AUTH = `Basic ${Buffer.from('ops:pa55word-long-enough').toString('base64')}`;
 
 describe('TCP pools on the dashboard', () => {
   let balancer: Balancer;
@@ -22,7 +22,7 @@ describe('TCP pools on the dashboard', () => {
       logger: silentLogger,
       pools: { web: { servers: [{ id: 'w1', url: 'http://127.0.0.1:9' }] }, cache: { protocol: 'tcp', servers: [{ id: 'r1', url: echo.url }] } },
     });
-    dashboard = createDashboard(balancer, { auth: { username: 'ops', password: 'pa55word' } });
+    dashboard = createDashboard(balancer, { auth: { username: 'ops', password: 'pa55word-long-enough' } });
   });
 
   afterEach(async () => {
