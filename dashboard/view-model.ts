@@ -132,9 +132,11 @@ export function reasonText(server: ServerSnapshot): string {
   return '';
 }
 
-/** "3 in flight · 12 s left" while draining; empty otherwise. */
+/** "3 in flight · 12 s left" while draining, "drained" once nothing is left in flight; empty otherwise. */
 export function drainText(server: ServerSnapshot, now: number): string {
   if (server.state !== 'draining' || server.drainDeadline === null) return '';
+  // the drain has done its work: the operator may remove or re-enable the server now
+  if (server.active === 0) return 'drained';
   const left = server.drainDeadline - now;
   return `${server.active} in flight · ${left > 0 ? `${Math.ceil(left / 1000)} s left` : 'deadline passed'}`;
 }

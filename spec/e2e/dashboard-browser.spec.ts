@@ -164,7 +164,8 @@ describe('dashboard in a browser (Chromium)', function () {
       expect(results.every((r) => r.status === 200)).to.equal(true);
     }
     expect(balancer.pool('api').snapshot().servers[1]).to.include({ state: 'draining', active: 0 });
-    await waitForCell(page, 'api', 'b2', 'drain', /^0 in flight/);
+    // once nothing is left in flight, the page says the drain is done
+    await waitForCell(page, 'api', 'b2', 'drain', /^drained$/, 8000);
     expect(await page.locator('[data-audit] tr').first().textContent()).to.match(/ops.*drain.*api \/ b2.*active → draining/);
   });
 

@@ -64,7 +64,8 @@ describe('dashboard view model', () => {
   describe('drainText', () => {
     it('shows what is in flight and the time left while draining', () => {
       expect(drainText(serverSnapshot({ state: 'draining', active: 3, drainDeadline: 20_000 }), 8_500)).to.equal('3 in flight · 12 s left');
-      expect(drainText(serverSnapshot({ state: 'draining', active: 0, drainDeadline: 20_000 }), 21_000)).to.equal('0 in flight · deadline passed');
+      expect(drainText(serverSnapshot({ state: 'draining', active: 2, drainDeadline: 20_000 }), 21_000)).to.equal('2 in flight · deadline passed');
+      expect(drainText(serverSnapshot({ state: 'draining', active: 0, drainDeadline: 20_000 }), 8_500), 'a finished drain').to.equal('drained');
       expect(drainText(serverSnapshot({ state: 'active' }), 0)).to.equal('');
     });
   });
