@@ -117,9 +117,10 @@ export class Affinity {
    * re-pin, writes the store when it does not already say so, and returns the `Set-Cookie` value
    * to append to the response, or undefined when the client's cookie already says it all (or the
    * pool is not sticky). `pinning` is what `lookup` returned for this request; `secure` whether
-   * the client reached us over HTTPS (the cookie is then `Secure`).
+   * the client reached us over HTTPS (the cookie is then `Secure`); `newSession` the session id to
+   * give a new client.
    */
-  pin(req: IncomingMessage, pool: Pool, server: Server, pinning: Pinning | undefined, now = Date.now(), secure = requestProtocol(req, this.#trustProxy) === 'https'): string | undefined {
+  pin(req: IncomingMessage, pool: Pool, server: Server, pinning: Pinning | undefined, now = Date.now(), secure = requestProtocol(req, this.#trustProxy) === 'https', newSession?: Buffer): string | undefined {
     // never pin outside the pool, whatever the caller holds
     if (pool.config.sticky === null || pool.get(server.id) !== server) return undefined;
     this.#pools.add(pool);
@@ -131,7 +132,8 @@ export class Affinity {
       }
       server.pinned++; // at once, for the dashboard; refreshPinned corrects it from the store
     }
-    const session = pinning?.session ?? randomBytes(SESSION_BYTES);
+    // `newSession`: a new client's session id already chosen (a rollout's cohort was read from it)
+    const session = pinning?.session ?? newSession ?? randomBytes(SESSION_BYTES);
     // A new client's pin lives in its cookie alone until the cookie comes back: clients that never
     // return one (curl, bots, API clients) would otherwise leave a store key per request for the TTL.
     if (pinning !== undefined) {
