@@ -1,7 +1,7 @@
 import { freshRatios, logEValue, observe } from './evalue.js';
 
 /** Alternatives for the guardrail, as fractions of the way from `maxErrorRate` to 1. */
-const STEPS: readonly number[] = [0.1, 0.25, 0.5, 0.75, 0.9, 0.99];
+const STEPS: readonly number[] = [0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99];
 
 /**
  * The guardrail: over the last few seconds, did the canary's error rate exceed `maxErrorRate`

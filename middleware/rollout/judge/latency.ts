@@ -1,4 +1,4 @@
-import { bucketOfRank, lowerEdge, totalOf, upperEdge, BUCKETS } from '../histogram.js';
+import { bucketOfRank, middleOf, totalOf, BUCKETS } from '../histogram.js';
 import { upperQuantile, upperTail } from './normal.js';
 
 /**
@@ -31,7 +31,7 @@ export function mannWhitneySlower(canary: readonly number[], baseline: readonly 
 /**
  * A ratio of quantiles that noise cannot inflate: the canary's `q`-quantile at its lower
  * confidence bound over the baseline's at its upper bound (order statistics: the number of
- * values below a true quantile is binomial), taken at bucket edges. Undefined when either arm
+ * values below a true quantile is binomial), read at bucket middles (buckets are ~9 % wide). Undefined when either arm
  * has too few values for a bound (a p99 needs a few hundred).
  */
 export function boundedQuantileRatio(canary: readonly number[], baseline: readonly number[], q: number, alpha: number): number | undefined {
@@ -41,7 +41,7 @@ export function boundedQuantileRatio(canary: readonly number[], baseline: readon
   const low = Math.floor(n1 * q - z * Math.sqrt(n1 * q * (1 - q)));
   const high = Math.ceil(n2 * q + z * Math.sqrt(n2 * q * (1 - q))) + 1;
   if (low < 1 || high > n2 || n1 * (1 - q) < 1) return undefined;
-  const canaryLow = lowerEdge(bucketOfRank(canary, low));
-  const baselineHigh = upperEdge(bucketOfRank(baseline, high));
+  const canaryLow = middleOf(bucketOfRank(canary, low));
+  const baselineHigh = middleOf(bucketOfRank(baseline, high));
   return baselineHigh > 0 ? canaryLow / baselineHigh : undefined;
 }
