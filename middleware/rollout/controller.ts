@@ -69,7 +69,7 @@ export class RolloutController {
     const running = new Running(this, this.#o, { id, pool: this.#o.pool.name, plan, canary, baseline, startedAt: now, startedBy: actor?.user ?? 'code', engine: engine.state, finalStage: 'pending', updatedAt: now }, engine, keyFn);
     this.#current = running;
     await running.save();
-    running.announce(transition, actor);
+    running.announce(transition, actor ?? { user: 'code' });
     this.#ensureTimer();
     if (engine.finished) void running.finish(actor);
     return running.handle;
