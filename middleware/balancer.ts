@@ -33,6 +33,9 @@ import { Pool, type HealthEvent, type PanicEvent, type PoolSnapshot } from './po
 import type { Server } from './pool/server.js';
 import { compileRoutes, type RouteMatch } from './routing/routes.js';
 import { TcpFrontend, type ListenTcpOptions } from './tcp/frontend.js';
+import { RolloutController } from './rollout/controller.js';
+import type { RolloutEvent } from './rollout/rollout.js';
+import { rolloutStatesFor } from './rollout/state-store.js';
 
 export interface BalancerSnapshot {
   at: number;
@@ -59,6 +62,8 @@ export interface BalancerEvents {
   health: [HealthEvent];
   /** A pool entered or left panic (too few healthy servers: balancing over all). */
   panic: [PanicEvent];
+  /** A rollout's transition: start, step, extend, pause, resume, promote, abort, complete. */
+  rollout: [RolloutEvent];
 }
 
 /**
@@ -70,6 +75,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   readonly config: BalancerConfig;
   readonly #pools = new Map<string, Pool>();
   readonly #controls = new Map<string, PoolControl>();
+  readonly #rollouts = new Map<string, RolloutController>();
   readonly #plane: ControlPlane;
   readonly #match: (req: IncomingMessage) => RouteMatch | undefined;
   readonly #forwarder: Forwarder;
@@ -92,6 +98,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       emit: (event) => this.emit('change', event),
     });
     this.#plane = plane;
+    const states = rolloutStatesFor(config.control.store);
     for (const poolConfig of config.pools) {
       const name = poolConfig.name;
       const pool = new Pool(poolConfig, {
@@ -113,9 +120,16 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       if (health) pool.useHealth(health);
       this.#pools.set(name, pool);
       plane.addPool(pool, pool.seedRecords());
-      this.#controls.set(name, new PoolControl(pool, plane));
+      const control = new PoolControl(pool, plane);
+      this.#controls.set(name, control);
+      const rollouts = new RolloutController({ pool, control, plane, states, guard: this.#guard, logger: config.logger, emit: (event) => this.emit('rollout', event) });
+      control.useRollouts(rollouts);
+      this.#rollouts.set(name, rollouts);
     }
-    plane.open().catch((error: unknown) => config.logger.error('control store could not be opened; serving the configured state', { error: String(error) }));
+    plane.open().then(
+      () => { for (const rollouts of this.#rollouts.values()) rollouts.resume().catch((error: unknown) => config.logger.error('a stored rollout could not be resumed', { error: String(error) })); },
+      (error: unknown) => config.logger.error('control store could not be opened; serving the configured state', { error: String(error) }),
+    );
     this.#match = compileRoutes(config.routes, { caseSensitive: config.caseSensitive });
     this.#affinity = config.sticky
       ? new Affinity(config.sticky, { logger: config.logger, pools: this.#pools.values() })
@@ -186,7 +200,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     exchange.pinning = pinning;
     // checked again now: a lookup may have taken long enough for the pinned server to leave
     const pinned = pinning?.server;
-    const choice = pinned && pool.acceptsPinned(pinned, Date.now()) ? pinned : pool.choose(exchange);
+    const choice = pinned && pool.acceptsPinned(pinned, Date.now(), exchange) ? pinned : pool.choose(exchange);
     if (choice === undefined) return this.#refuse(exchange, 'NO_ELIGIBLE_SERVER');
     if (choice !== 'full') return this.#start(exchange, choice);
     exchange.phase = 'queued';
@@ -363,7 +377,10 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   snapshot(): BalancerSnapshot {
     const at = Date.now();
     const pools: Record<string, PoolSnapshot> = {};
-    for (const [name, pool] of this.#pools) pools[name] = pool.snapshot(at);
+    for (const [name, pool] of this.#pools) {
+      const rollout = this.#rollouts.get(name)?.snapshot();
+      pools[name] = rollout ? { ...pool.snapshot(at), rollout } : pool.snapshot(at);
+    }
     return { at, instance: this.#plane.instanceId, revision: this.#plane.revision, pools };
   }
 
@@ -380,6 +397,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 
   async #close(): Promise<void> {
     this.#tcp.close();
+    for (const rollouts of this.#rollouts.values()) rollouts.stop();
     for (const pool of this.#pools.values()) pool.stop();
     await Promise.all([...this.#pools.values()].map((pool) => pool.settle(pool.config.drainTimeoutMs)));
     this.#tunnels.close();

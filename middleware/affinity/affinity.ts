@@ -6,9 +6,9 @@ import type { StickyConfig } from '../options.js';
 import type { Pool } from '../pool/pool.js';
 import type { Server } from '../pool/server.js';
 import { affinitySetCookie, readCookie, withoutCookie } from './cookie-header.js';
-import { SESSION_BYTES, signValue, verifyValue, type VerifiedValue } from './cookie-value.js';
+import { signValue, verifyValue, type VerifiedValue } from './cookie-value.js';
 import { MemoryAffinityStore } from './memory-store.js';
-import { newSessionId } from './session-ids.js';
+import { isUnassignedSession, newSessionId, UNASSIGNED_SESSION } from './session-ids.js';
 import { StoreGuard, type StoreAnswer } from './store-guard.js';
 import { TokenIndex } from './token-index.js';
 
@@ -48,13 +48,8 @@ export interface Pinning {
 export type LookupResult = Pinning | undefined | Promise<Pinning | undefined>;
 
 const DEFAULT_COUNT_INTERVAL_MS = 5000;
-/** The session of a first cookie, before the client has sent it back: all zeros, which a drawn id never is in practice. */
-const UNASSIGNED = Buffer.alloc(SESSION_BYTES);
 const MISS: StoreAnswer = { state: 'miss' };
 
-function isUnassigned(session: Buffer): boolean {
-  return session.equals(UNASSIGNED);
-}
 
 /** A server's first cookies for one expiry second, without and with `Secure`. */
 interface FirstCookie {
@@ -127,7 +122,7 @@ export class Affinity {
     if (!verified) return undefined;
     const session = verified.value.session;
     // a first cookie names only the server: nothing of it is in the store yet
-    if (isUnassigned(session)) return this.#settle(pool, verified, MISS, now);
+    if (isUnassignedSession(session)) return this.#settle(pool, verified, MISS, now);
     const answer = this.#store.get(pool.name, session.toString('base64url'), this.ttlMs);
     if (answer instanceof Promise) return answer.then((stored) => this.#settle(pool, verified, stored, now));
     return this.#settle(pool, verified, answer, now);
@@ -139,10 +134,11 @@ export class Affinity {
    * to append to the response, or undefined when the client's cookie already says it all (or the
    * pool is not sticky). Without `pinning` (a new client) it is the server's shared first cookie;
    * with a first cookie's `pinning`, a session is drawn, stored and sent in a new cookie.
-   * `pinning` is what `lookup` returned for this request; `secure` whether
-   * the client reached us over HTTPS (the cookie is then `Secure`).
+   * `pinning` is what `lookup` returned for this request; `secure` whether the client reached us
+   * over HTTPS (the cookie is then `Secure`); `newSession` a session id already drawn for this
+   * client (a rollout's cohort was read from it), which then names its session from the start.
    */
-  pin(req: IncomingMessage, pool: Pool, server: Server, pinning: Pinning | undefined, now = Date.now(), secure = requestProtocol(req, this.#trustProxy) === 'https'): string | undefined {
+  pin(req: IncomingMessage, pool: Pool, server: Server, pinning: Pinning | undefined, now = Date.now(), secure = requestProtocol(req, this.#trustProxy) === 'https', newSession?: Buffer): string | undefined {
     // never pin outside the pool, whatever the caller holds
     if (pool.config.sticky === null || pool.get(server.id) !== server) return undefined;
     this.#pools.add(pool);
@@ -158,9 +154,12 @@ export class Affinity {
     // back (curl, bots, API clients) then cost neither a store key for the TTL nor a signature of
     // their own (the cookie is shared by every new client of the server within the same second).
     // Its session is drawn, and stored, when the cookie comes back.
-    if (pinning === undefined) return this.#firstCookie(pool, server, now, secure);
-    const unassigned = isUnassigned(pinning.session);
-    const session = unassigned ? newSessionId() : pinning.session;
+    if (pinning === undefined) {
+      if (newSession === undefined) return this.#firstCookie(pool, server, now, secure);
+      return this.#setCookie(newSession, now + this.ttlMs, [this.#index(pool).tokenOf(server.id)], secure);
+    }
+    const unassigned = isUnassignedSession(pinning.session);
+    const session = unassigned ? (newSession ?? newSessionId()) : pinning.session;
     const sessionKey = session.toString('base64url');
     if (pinning.storedId !== server.id) this.#store.set(pool.name, sessionKey, server.id, this.ttlMs);
     this.#local?.set(pool.name, sessionKey, server.id, this.ttlMs);
@@ -177,7 +176,7 @@ export class Affinity {
     let cached = this.#firstCookies.get(server);
     if (cached?.second !== second || cached.pool !== pool) {
       const token = this.#index(pool).tokenOf(server.id);
-      const issue = (secureCookie: boolean) => this.#setCookie(UNASSIGNED, second * 1000, [token], secureCookie);
+      const issue = (secureCookie: boolean) => this.#setCookie(UNASSIGNED_SESSION, second * 1000, [token], secureCookie);
       cached = { pool, second, plain: issue(false), secure: issue(true) };
       this.#firstCookies.set(server, cached);
     }

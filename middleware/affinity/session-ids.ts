@@ -19,3 +19,10 @@ export function newSessionId(): Buffer {
   at += SESSION_BYTES;
   return id;
 }
+
+/** The session of a first cookie, before the client has sent it back: all zeros, which a drawn id never is in practice. */
+export const UNASSIGNED_SESSION: Buffer = Buffer.alloc(SESSION_BYTES);
+
+export function isUnassignedSession(session: Buffer): boolean {
+  return session.equals(UNASSIGNED_SESSION);
+}

@@ -2,7 +2,7 @@ import type { Actor, ChangeOrigin, Commit } from './changes.js';
 import type { ServerRecord } from './records.js';
 
 /** What a change did to a server, as the audit log names it. */
-export type AuditAction = 'add' | 'remove' | 'removed' | 'weight' | 'drain' | 'enable' | 'disable' | 'labels' | 'change';
+export type AuditAction = 'add' | 'remove' | 'removed' | 'weight' | 'drain' | 'enable' | 'disable' | 'labels' | 'change' | 'rollout';
 
 /** One line of the audit log: who, what, when, before and after. */
 export interface AuditEntry {
@@ -53,6 +53,11 @@ export class AuditLog {
       const { action, before, after } = describeChange(change.before, change.after);
       this.#push({ at: commit.at, ...actorFields(commit.actor), origin: commit.origin, revision: commit.revision, action, pool: commit.pool, server: change.id, before, after });
     }
+  }
+
+  /** Record a rollout's transition (start, step, pause, abort…): `server` names the canary servers. */
+  recordRollout(entry: { at: number; actor: Actor | undefined; revision: number; pool: string; server: string; before: unknown; after: unknown }): void {
+    this.#push({ at: entry.at, ...actorFields(entry.actor), origin: 'rollout', revision: entry.revision, action: 'rollout', pool: entry.pool, server: entry.server, before: entry.before, after: entry.after });
   }
 
   /** Newest first, at most `limit`. */

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, ControlError } from '../errors.js';
 import { normalizeLabels, normalizeServer, normalizeWeight, type ServerOptions } from '../options.js';
 import type { Pool, PoolSnapshot } from '../pool/pool.js';
+import type { RolloutController } from '../rollout/controller.js';
+import type { RolloutPlan } from '../rollout/plan.js';
+import type { Rollout } from '../rollout/rollout.js';
 import type { Actor, RecordWrite } from './changes.js';
 import type { ControlPlane } from './control-plane.js';
 import type { DrainResult } from './drain-waits.js';
@@ -31,11 +34,42 @@ export class PoolControl {
   readonly name: string;
   readonly #pool: Pool;
   readonly #plane: ControlPlane;
+  #rollouts: RolloutController | undefined;
 
   constructor(pool: Pool, plane: ControlPlane) {
     this.name = pool.name;
     this.#pool = pool;
     this.#plane = plane;
+  }
+
+  /** @internal the balancer gives the pool its rollout controller. */
+  useRollouts(controller: RolloutController): void {
+    this.#rollouts = controller;
+  }
+
+  /**
+   * Start a gradual rollout to the canary servers: steps of growing share, each judged while it
+   * bakes, rolled back by itself when the canary is worse (see docs/rollouts.md). Rejects with
+   * `CONTROL_INVALID` for a bad plan, `NOT_FOUND` when no server matches, `CONFLICT` while
+   * another rollout runs in this pool.
+   *
+   * @example
+   * const rollout = await balancer.pool('api').rollout({
+   *   canary: { label: { version: 'v2' } },
+   *   steps: [{ share: 1, bakeMs: 120_000 }, { share: 5 }, { share: 25 }, { share: 50 }, { share: 100 }],
+   *   analysis: { maxErrorRate: 0.05, minRequests: 200, confidence: 0.99, p99Ratio: 1.5 },
+   *   cohort: { key: 'session' },
+   * });
+   * await rollout.done;
+   */
+  rollout(plan: RolloutPlan, options?: ControlCallOptions): Promise<Rollout> {
+    if (!this.#rollouts) return Promise.reject(new ControlError(`pool "${this.name}" cannot run rollouts`));
+    return this.#rollouts.start(plan, actorOf(options?.actor));
+  }
+
+  /** The pool's rollout (running, paused, or the last one finished here), if any. */
+  currentRollout(): Rollout | undefined {
+    return this.#rollouts?.current;
   }
 
   /** The pool's records (desired state), in membership order. */

@@ -55,6 +55,9 @@ export class Exchange implements PickContext, InFlight, Waiter {
   phase: Phase = 'lookup';
   /** What affinity found for a sticky pool; the server that answers is pinned from it. */
   pinning: Pinning | undefined;
+  /** During a rollout: the request's arm, and a new client's session id chosen for its cohort. */
+  cohortArm: 'canary' | 'baseline' | undefined = undefined;
+  cohortSession: Buffer | undefined = undefined;
   /** Servers already tried (the algorithm leaves them out); created on the first retry only. */
   exclude: Set<Server> | undefined;
   /** The pool's timeouts and retry policy, or the route's overrides of them. */
@@ -158,6 +161,7 @@ export class Exchange implements PickContext, InFlight, Waiter {
       const bytesIn = Number(this.req.headers['content-length']) || this.chunkedBytesIn;
       // counted in the window the request started in: one clock read fewer per request
       this.server.stats.finished(outcome, endedAt - this.started, bytesIn, this.bytesOut, this.now, true, this.responded ? this.status : 0);
+      this.pool.split?.record(this.server, outcome, endedAt - this.started);
     }
     this.pool.release(this.server, this, outcome);
   }

@@ -239,7 +239,7 @@ export class Forwarder {
     exchange.outcome = status >= 500 ? 'http5xx' : status >= 400 ? 'http4xx' : 'ok';
     // pinned to the server that answered, so that a retry re-pins where the session really went
     const { pool, req } = exchange;
-    const setCookie = pool.config.sticky ? this.#affinity?.pin(req, pool, exchange.server, exchange.pinning, exchange.now, requestProtocol(req, exchange.peerTrusted) === 'https') : undefined;
+    const setCookie = pool.config.sticky ? this.#affinity?.pin(req, pool, exchange.server, exchange.pinning, exchange.now, requestProtocol(req, exchange.peerTrusted) === 'https', exchange.cohortSession) : undefined;
     const head = responseHead(proxyRes.rawHeaders, setCookie === undefined ? undefined : ['Set-Cookie', setCookie]);
     exchange.firstByteAt = performance.now();
     if (head.originBound && pool.config.rewriteOrigin) rewriteOriginBound(head.headers, head.originBound, this.#originRewrite(exchange));

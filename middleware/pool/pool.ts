@@ -5,6 +5,8 @@ import type { ControlledPool } from '../control/control-plane.js';
 import { isDraining, recordOf, type ServerRecord } from '../control/records.js';
 import type { Guard } from '../guard.js';
 import { DEFAULTS, type PoolConfig } from '../options.js';
+import type { RolloutSnapshot } from '../rollout/rollout.js';
+import { WHOLE_POOL, type ArmSplit } from '../rollout/split.js';
 import type { Outcome } from '../stats/server-stats.js';
 import { LocalDrains } from './drains.js';
 import type { InFlight } from './in-flight.js';
@@ -56,6 +58,8 @@ export interface PoolSnapshot {
   retrying: number;
   queue: QueueStats;
   servers: ServerSnapshot[];
+  /** The pool's rollout, while one runs (or the last one run here). */
+  rollout?: RolloutSnapshot;
 }
 
 export interface PoolOptions {
@@ -112,6 +116,8 @@ export class Pool implements ControlledPool {
   /** Requests and WebSockets in flight on all servers, and those of them on a retry (for the retry budget). */
   #inFlight = 0;
   #retrying = 0;
+  /** Two arms while a rollout runs (see rollout/split.ts). */
+  #split: ArmSplit | undefined;
 
   constructor(config: PoolConfig, options: PoolOptions) {
     this.name = config.name;
@@ -167,6 +173,17 @@ export class Pool implements ControlledPool {
     return this.#servers.get(id);
   }
 
+  /** The rollout's arms, while one runs. */
+  get split(): ArmSplit | undefined {
+    return this.#split;
+  }
+
+  /** Split picks by arm (a rollout starts), or stop (it ends). */
+  useSplit(split: ArmSplit | undefined): void {
+    this.#split = split;
+    if (split) split.update(this.#view(), 'members');
+  }
+
   // ----- applying control state ------------------------------------------------------------
 
   applyChanges(changes: readonly AppliedChange[]): void {
@@ -200,6 +217,10 @@ export class Pool implements ControlledPool {
   choose(context: PickContext): Choice {
     const eligible = this.#eligible;
     if (eligible.length === 0) return undefined;
+    if (this.#split) {
+      const answer = this.#split.choose(context, this.config.maxConnections, this.#full > 0);
+      if (answer !== WHOLE_POOL) return answer;
+    }
     if (this.#full === 0) return this.#pick(eligible, context);
     if (this.#full >= eligible.length && !context.exclude) return 'full';
     // rare: some servers are full; leave them out of this one pick as if they were not eligible
@@ -240,8 +261,10 @@ export class Pool implements ControlledPool {
    * May a request pinned to this server (affinity) still go there? Draining servers keep theirs
    * until the deadline; a session on a backup moves back once a primary is eligible again.
    */
-  acceptsPinned(server: Server, now: number): boolean {
+  acceptsPinned(server: Server, now: number, context?: PickContext): boolean {
     if (this.#servers.get(server.id) !== server || server.health !== 'healthy') return false;
+    // during a rollout a session follows its cohort's arm
+    if (this.#split && context && !this.#split.pinAllowed(server, context)) return false;
     if (server.backup && this.#hasEligiblePrimary) return false;
     if (server.active >= this.config.maxConnections) return false;
     const admin = server.state;
@@ -276,6 +299,7 @@ export class Pool implements ControlledPool {
     this.#inFlight++;
     if (server.active === this.config.maxConnections && server.eligible) this.#full++;
     this.#acquired?.(server);
+    this.#split?.acquired(server);
   }
 
   release(server: Server, handle: InFlight, outcome: Outcome): void {
@@ -283,6 +307,7 @@ export class Pool implements ControlledPool {
     this.#inFlight--;
     if (server.active === this.config.maxConnections - 1 && server.eligible) this.#full--;
     this.#released?.(server);
+    this.#split?.released(server);
     this.#health?.record(server, outcome);
     this.#drains.released(server);
     if (this.#queue.length > 0) this.#admitWaiting();
@@ -430,10 +455,15 @@ export class Pool implements ControlledPool {
     return (server) => this.#options.guard.run(site, () => hook.call(this.algorithm, server), undefined);
   }
 
+  #view(): PoolView<Server> {
+    return { members: this.#members, eligible: this.#eligible, isEligible: (server) => server.eligible, now: Date.now() };
+  }
+
   #tellAlgorithm(reason: UpdateReason): void {
+    this.#split?.update(this.#view(), reason);
     const update = this.algorithm.update;
     if (!update) return;
-    const view: PoolView<Server> = { members: this.#members, eligible: this.#eligible, isEligible: (server) => server.eligible, now: Date.now() };
+    const view = this.#view();
     if (this.#custom) this.#options.guard.run(`pools.${this.name}.algorithm.update`, () => update.call(this.algorithm, view as PoolView, reason), undefined);
     else update.call(this.algorithm, view as PoolView, reason);
   }
