@@ -75,6 +75,11 @@ export function poolView(pool: PoolSnapshot, history: History | null, now: numbe
   const rps = pool.servers.reduce((sum, server) => sum + (tcp ? server.tcp?.connectionsPerSecond ?? 0 : server.rps), 0);
   const parts = [`${pool.eligible}/${pool.servers.length} eligible`, pool.algorithm, tcp ? `tcp · ${fixed(rps, 1)} conn/s` : `${fixed(rps, 1)} rps`];
   if (pool.sticky) parts.push('sticky');
+  // what an operator must see at once: the pool is out of healthy capacity, or requests are waiting
+  if (pool.panic) parts.push('PANIC: balancing over all servers, too few are healthy');
+  if (pool.queue && (pool.queue.depth > 0 || pool.queue.expired > 0 || pool.queue.rejected > 0)) {
+    parts.push(`queue ${pool.queue.depth}/${pool.queue.size}, wait mean ${fixed(pool.queue.meanWaitMs, 0)} ms, ${pool.queue.expired} expired, ${pool.queue.rejected} refused`);
+  }
   return { name: pool.name, protocol: tcp ? 'tcp' : 'http', summary: parts.join(' · '), servers: pool.servers.map((server) => serverView(pool.name, server, history, now)) };
 }
 

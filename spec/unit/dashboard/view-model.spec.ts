@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { BalancerSnapshot } from '../../../middleware/balancer.js';
 import type { ServerSnapshot } from '../../../middleware/pool/server.js';
 import { History } from '../../../dashboard/history.js';
-import { auditView, dashboardView, drainText, reasonText, serverView } from '../../../dashboard/view-model.js';
+import { auditView, dashboardView, drainText, poolView, reasonText, serverView } from '../../../dashboard/view-model.js';
 
 /** A server snapshot as the balancer makes it, with `changes` on top. */
 export function serverSnapshot(changes: Partial<ServerSnapshot> = {}): ServerSnapshot {
@@ -121,5 +121,15 @@ describe('dashboard view model', () => {
     expect(dashboardView(snapshot, null, null, 1)).not.to.have.property('audit');
     expect(auditView({ ...entry, action: 'weight', before: 1, after: 0 }).change).to.equal('1 → 0');
     expect(full.pools[0]!.summary).to.equal('1/1 eligible · round-robin · 0.0 rps');
+  });
+
+  it('says in the pool summary when the pool is in panic and when requests wait in its queue', () => {
+    const snapshot = balancerSnapshot(0, [serverSnapshot()]);
+    const pool = snapshot.pools.api!;
+    const queue = { ...pool.queue, depth: 7, size: 500, meanWaitMs: 12.4, expired: 2, rejected: 1 };
+    const summary = poolView({ ...pool, panic: true, queue }, null, 0).summary;
+    expect(summary).to.contain('PANIC: balancing over all servers');
+    expect(summary).to.contain('queue 7/500, wait mean 12 ms, 2 expired, 1 refused');
+    expect(poolView(pool, null, 0).summary).not.to.match(/PANIC|queue/);
   });
 });
