@@ -5,6 +5,7 @@
  *   node dist/bench/tcp/bulk-servers.js 1073741824
  */
 import net, { type AddressInfo } from 'node:net';
+import { sendBytes } from './send-bytes.js';
 
 const bytes = Number(process.argv[2] ?? 1024 ** 3);
 const chunk = Buffer.alloc(256 * 1024, 'x');
@@ -17,17 +18,8 @@ const sink = net.createServer({ allowHalfOpen: true }, (socket) => {
 });
 
 const source = net.createServer((socket) => {
-  let left = bytes;
   socket.on('error', () => {});
-  const pump = (): void => {
-    while (left > 0) {
-      const size = Math.min(left, chunk.length);
-      left -= size;
-      if (!socket.write(size === chunk.length ? chunk : chunk.subarray(0, size))) return void socket.once('drain', pump);
-    }
-    socket.end();
-  };
-  pump();
+  sendBytes(socket, bytes, chunk);
 });
 
 let listening = 0;

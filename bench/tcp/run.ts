@@ -10,10 +10,12 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { processCpuTicks } from '../proc.js';
+import { freePort, waitForPort } from '../../spec/support/ports.js';
+import { sendBytes } from './send-bytes.js';
 
 const REQUESTS = Number(process.env.TCP_BENCH_REQUESTS ?? 100_000);
 const BYTES = Number(process.env.TCP_BENCH_BYTES ?? 1024 ** 3);
@@ -101,18 +103,9 @@ function upload(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const chunk = Buffer.alloc(256 * 1024, 'y');
     const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    let left = BYTES;
     let answer = '';
     const started = process.hrtime.bigint();
-    const pump = (): void => {
-      while (left > 0) {
-        const size = Math.min(left, chunk.length);
-        left -= size;
-        if (!socket.write(size === chunk.length ? chunk : chunk.subarray(0, size))) return void socket.once('drain', pump);
-      }
-      socket.end();
-    };
-    socket.once('connect', pump);
+    socket.once('connect', () => sendBytes(socket, BYTES, chunk));
     socket.on('data', (data: Buffer) => (answer += data.toString()));
     socket.on('error', reject);
     socket.on('end', () => {
@@ -200,30 +193,6 @@ function run(command: string, args: string[]): Promise<string> {
 
 async function hasCommand(command: string): Promise<boolean> {
   return run('sh', ['-c', `command -v ${command}`]).then(() => true, () => false);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listening on ${port} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function median(values: number[]): number {

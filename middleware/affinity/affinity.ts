@@ -53,7 +53,6 @@ const MISS: StoreAnswer = { state: 'miss' };
 
 /** A server's first cookies for one expiry second, without and with `Secure`. */
 interface FirstCookie {
-  readonly pool: Pool;
   readonly second: number;
   readonly plain: string;
   readonly secure: string;
@@ -174,10 +173,11 @@ export class Affinity {
   #firstCookie(pool: Pool, server: Server, now: number, secure: boolean): string {
     const second = Math.floor((now + this.ttlMs) / 1000);
     let cached = this.#firstCookies.get(server);
-    if (cached?.second !== second || cached.pool !== pool) {
+    // a server belongs to one pool, so the server alone keys the cache
+    if (cached?.second !== second) {
       const token = this.#index(pool).tokenOf(server.id);
       const issue = (secureCookie: boolean) => this.#setCookie(UNASSIGNED_SESSION, second * 1000, [token], secureCookie);
-      cached = { pool, second, plain: issue(false), secure: issue(true) };
+      cached = { second, plain: issue(false), secure: issue(true) };
       this.#firstCookies.set(server, cached);
     }
     return secure ? cached.secure : cached.plain;

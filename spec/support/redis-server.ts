@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import os from 'node:os';
+import { freePort } from './ports.js';
 
 /**
  * A real `redis-server` child process on a free loopback port, without persistence. Tests
@@ -90,18 +91,6 @@ function killChild(child: ChildProcess): () => void {
   return () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
-}
-
-/** A port the kernel just gave out, released for redis-server to take. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Does a Redis on this port answer PING with +PONG? */

@@ -1,9 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort, waitForPort } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -25,7 +25,7 @@ export class RedisProcess {
     process.on('exit', killOnExit);
     child.once('exit', () => process.off('exit', killOnExit));
     const processHandle = new RedisProcess(port, child);
-    await waitPort(port);
+    await waitForPort(port);
     return processHandle;
   }
 
@@ -77,24 +77,3 @@ export async function startCluster(): Promise<{ nodes: RedisProcess[]; close(): 
   return { nodes, close: async () => void (await Promise.all(nodes.map((node) => node.kill()))) };
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitPort(port: number, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
