@@ -54,6 +54,9 @@ const BUILDERS: Record<ProxyRowName, (targets: readonly string[]) => Listener> =
       ...poolOf(targets, { algorithm: 'least-connections', sticky: true, healthCheck: { type: 'http', path: '/', intervalMs: 1000, timeoutMs: 500 }, passiveHealth: {} }),
       sticky: { secret: 'a-benchmark-secret-of-some-length' },
     }).wrap(express()),
+  // the cheapest useful hook: one header set on the way up
+  'switchyard-wrap-hook': (targets) =>
+    createBalancer({ ...poolOf(targets), hooks: { request: ({ headers }) => void (headers['x-tenant'] = 'acme') } }).wrap(express()),
 };
 
 /**

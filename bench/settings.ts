@@ -11,6 +11,7 @@ export const ROW_NAMES = [
   'switchyard-wrap-p2c',
   'switchyard-wrap-hash',
   'switchyard-wrap-all',
+  'switchyard-wrap-hook',
 ] as const;
 export type RowName = (typeof ROW_NAMES)[number];
 
@@ -28,6 +29,7 @@ export const ROW_LABELS: Record<RowName, string> = {
   'switchyard-wrap-p2c': 'switchyard wrap(), p2c',
   'switchyard-wrap-hash': 'switchyard wrap(), bounded-load hash',
   'switchyard-wrap-all': 'switchyard wrap(), all features',
+  'switchyard-wrap-hook': 'switchyard wrap(), one header hook',
 };
 
 /**
