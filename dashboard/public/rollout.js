@@ -55,6 +55,9 @@
   function apply(panel, view) {
     panel.dataset.status = view ? view.status : 'none';
     if (!view) return;
+    // a pool without a rollout at page load has the body in a template: the first rollout brings it in
+    var template = panel.querySelector('template[data-rollout-body]');
+    if (template) template.replaceWith(template.content.cloneNode(true));
     var cells = panel.querySelectorAll('[data-r]');
     for (var i = 0; i < cells.length; i++) {
       var path = cells[i].dataset.r.split('.');

@@ -90,6 +90,8 @@ describe('dashboard rollout panel in a browser (Chromium)', function () {
     const { page, watched } = await open();
     expect(await panel(page).getAttribute('data-status')).to.equal('none');
     expect(await panel(page).locator('.r-none').isVisible()).to.equal(true);
+    // no rollout: its tables and charts wait in a template, out of the document
+    expect(await panel(page).locator('.r-body').count()).to.equal(0);
 
     // preview before applying: the plan's second step, computed by the server, changes nothing
     await panel(page).locator('textarea[name="plan"]').fill(JSON.stringify(PLAN));
