@@ -7,6 +7,8 @@ import { ConfigError } from '../middleware/errors.js';
 import { safeLogger } from '../middleware/logger.js';
 import { Actions } from './actions.js';
 import { mountApi } from './api.js';
+import { RolloutActions } from './rollout-actions.js';
+import { mountRolloutApi } from './rollout-api.js';
 import { AuditLog } from './audit.js';
 import { authenticate, userOf } from './auth.js';
 import { csrfGuard } from './csrf-guard.js';
@@ -99,13 +101,16 @@ export function createDashboard(balancer: Balancer, options?: DashboardOptions):
   });
   router.get('/events', (req: IncomingMessage, res: ServerResponse) => hub.open(req, res));
   router.get('/metrics', (req: IncomingMessage, res: ServerResponse) => sendText(res, 200, METRICS_CONTENT_TYPE, renderMetrics(balancer.snapshot())));
+  const actor = (req: IncomingMessage) => ({ user: userOf(req), address: config.clientAddress(req) });
+  // before the API's catch-all 404
+  mountRolloutApi(router, { balancer, rollouts: new RolloutActions(balancer), bodyLimit: config.bodyLimit, actor });
   mountApi(router, {
     balancer,
     actions,
     audit,
     bodyLimit: config.bodyLimit,
     auditSize: config.auditSize,
-    actor: (req) => ({ user: userOf(req), address: config.clientAddress(req) }),
+    actor,
   });
   router.use((req: IncomingMessage, res: ServerResponse) => sendError(res, new HttpError(404, `no dashboard route ${req.method} ${pathOf(req)}`)));
   router.use((error: unknown, req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => {

@@ -4,6 +4,7 @@ import type { ServerSnapshot } from '../middleware/pool/server.js';
 import type { AuditEntry } from './audit.js';
 import type { FleetView } from './fleet-view.js';
 import { errorCount, type History } from './history.js';
+import { rolloutView, type RolloutView } from './rollout-view.js';
 import { tcpCells } from './tcp-view.js';
 
 /**
@@ -36,6 +37,8 @@ export interface PoolView {
   protocol: 'http' | 'tcp';
   summary: string;
   servers: ServerView[];
+  /** The pool's rollout panel (see rollout-view.ts); null without one. */
+  rollout: RolloutView | null;
 }
 
 export interface AuditView {
@@ -80,7 +83,7 @@ export function poolView(pool: PoolSnapshot, history: History | null, now: numbe
   if (pool.queue && (pool.queue.depth > 0 || pool.queue.expired > 0 || pool.queue.rejected > 0)) {
     parts.push(`queue ${pool.queue.depth}/${pool.queue.size}, wait mean ${fixed(pool.queue.meanWaitMs, 0)} ms, ${pool.queue.expired} expired, ${pool.queue.rejected} refused`);
   }
-  return { name: pool.name, protocol: tcp ? 'tcp' : 'http', summary: parts.join(' · '), servers: pool.servers.map((server) => serverView(pool.name, server, history, now)) };
+  return { name: pool.name, protocol: tcp ? 'tcp' : 'http', summary: parts.join(' · '), servers: pool.servers.map((server) => serverView(pool.name, server, history, now)), rollout: pool.rollout ? rolloutView(pool.rollout) : null };
 }
 
 export function serverView(pool: string, server: ServerSnapshot, history: History | null, now: number): ServerView {
