@@ -111,7 +111,7 @@ export class Actions {
 }
 
 /** Run a control call, turning its ControlError into the HTTP answer. */
-async function control<T>(call: () => Promise<T>): Promise<T> {
+export async function control<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -119,7 +119,8 @@ async function control<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-function httpErrorOf(error: unknown): unknown {
+/** A ControlError as the HTTP answer: 404 unknown, 409 a concurrent change won, 503 the store is away, 400 the rest. */
+export function httpErrorOf(error: unknown): unknown {
   if (!(error instanceof ControlError)) return error;
   const status = error.code === 'NOT_FOUND' ? 404 : error.code === 'CONFLICT' ? 409 : error.code === 'STORE_UNAVAILABLE' ? 503 : 400;
   return new HttpError(status, error.message);

@@ -1,10 +1,11 @@
 import type { Balancer } from '../middleware/balancer.js';
 import type { Actor } from '../middleware/control/changes.js';
 import type { PoolControl } from '../middleware/control/pool-control.js';
-import { ConfigError, ControlError } from '../middleware/errors.js';
+import { ConfigError } from '../middleware/errors.js';
 import { normalizePlan } from '../middleware/rollout/plan.js';
 import { canaryOf, previewSplit, type PreviewServer, type TrafficPreview } from '../middleware/rollout/preview.js';
 import type { Rollout, RolloutSnapshot } from '../middleware/rollout/rollout.js';
+import { control, httpErrorOf } from './actions.js';
 import type { Body } from './body.js';
 import { HttpError } from './http.js';
 
@@ -121,19 +122,4 @@ function asRequest<T>(call: () => T): T {
     if (error instanceof ConfigError) throw new HttpError(400, error.message);
     throw error;
   }
-}
-
-/** Run a control call, turning its ControlError into the HTTP answer. */
-async function control<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw httpErrorOf(error);
-  }
-}
-
-function httpErrorOf(error: unknown): unknown {
-  if (!(error instanceof ControlError)) return error;
-  const status = error.code === 'NOT_FOUND' ? 404 : error.code === 'CONFLICT' ? 409 : error.code === 'STORE_UNAVAILABLE' ? 503 : 400;
-  return new HttpError(status, error.message);
 }

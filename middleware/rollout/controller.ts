@@ -7,7 +7,7 @@ import type { Guard } from '../guard.js';
 import type { SafeLogger } from '../logger.js';
 import type { Pool } from '../pool/pool.js';
 import { RolloutEngine, type Transition } from './engine.js';
-import { judgedSteps, normalizePlan, type NormalizedPlan } from './plan.js';
+import { isCanary, judgedSteps, normalizePlan, type NormalizedPlan } from './plan.js';
 import type { Rollout, RolloutEvent, RolloutResult, RolloutSnapshot } from './rollout.js';
 import { ArmSplit } from './split.js';
 import type { RolloutStateStore, StoredRollout } from './state-store.js';
@@ -104,11 +104,10 @@ export class RolloutController {
 
   #arms(plan: NormalizedPlan): { canary: string[]; baseline: string[] } {
     const records = this.#o.plane.records(this.#o.pool.name).filter((record) => record.admin !== 'removing');
-    const { label, ids } = plan.canary;
+    const { ids } = plan.canary;
     if (ids) for (const id of ids) if (!records.some((record) => record.id === id)) throw new ControlError(`no server "${id}" in pool "${this.#o.pool.name}"`, { code: 'NOT_FOUND' });
-    const isCanary = (record: (typeof records)[number]): boolean => (ids ? ids.includes(record.id) : Object.entries(label!).every(([k, v]) => record.labels[k] === v));
-    const canary = records.filter(isCanary).map((record) => record.id);
-    const baseline = records.filter((record) => !isCanary(record) && !record.backup).map((record) => record.id);
+    const canary = records.filter((record) => isCanary(plan.canary, record)).map((record) => record.id);
+    const baseline = records.filter((record) => !isCanary(plan.canary, record) && !record.backup).map((record) => record.id);
     if (canary.length === 0) throw new ControlError(`no server of pool "${this.#o.pool.name}" matches the canary ${JSON.stringify(plan.canary)}`, { code: 'NOT_FOUND' });
     if (baseline.length === 0) throw new ControlError(`pool "${this.#o.pool.name}" has no baseline server besides the canary`);
     return { canary, baseline };

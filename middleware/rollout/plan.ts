@@ -96,6 +96,12 @@ export function normalizePlan(input: unknown, path = 'rollout'): { plan: Normali
   return { plan: Object.freeze({ canary, steps: Object.freeze(steps), analysis, cohort, final, drainMs }), keyFn };
 }
 
+/** Is this server part of the canary the selector names: by its id, or by carrying every label? */
+export function isCanary(selector: NormalizedPlan['canary'], server: { readonly id: string; readonly labels: Readonly<Record<string, string>> }): boolean {
+  if (selector.ids) return selector.ids.includes(server.id);
+  return Object.entries(selector.label ?? {}).every(([key, value]) => server.labels[key] === value);
+}
+
 function normalizeCanary(value: unknown, path: string): NormalizedPlan['canary'] {
   const canary = plainObject(value, path, "{ label: { version: 'v2' } } or { ids: ['api-7'] }");
   knownKeys(canary, path, ['label', 'ids']);

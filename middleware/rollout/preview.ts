@@ -1,3 +1,4 @@
+import { isCanary, type NormalizedPlan } from './plan.js';
 import type { Arm } from './split.js';
 
 /** What the preview needs of a server: its record's identity and what the pool does with it now. */
@@ -59,10 +60,8 @@ export function previewSplit(servers: readonly PreviewServer[], canary: Readonly
 }
 
 /** Which servers a plan's canary selector names: by ids, or every server carrying all the labels. */
-export function canaryOf(servers: readonly PreviewServer[], selector: { label?: Readonly<Record<string, string>>; ids?: readonly string[] }): Set<string> {
-  if (selector.ids) return new Set(selector.ids.filter((id) => servers.some((server) => server.id === id)));
-  const label = selector.label ?? {};
-  return new Set(servers.filter((server) => Object.entries(label).every(([key, value]) => server.labels[key] === value)).map((server) => server.id));
+export function canaryOf(servers: readonly PreviewServer[], selector: NormalizedPlan['canary']): Set<string> {
+  return new Set(servers.filter((server) => isCanary(selector, server)).map((server) => server.id));
 }
 
 /** Two decimals, enough for a 0.01 % share. */

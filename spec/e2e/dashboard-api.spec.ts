@@ -1,15 +1,13 @@
 import { expect } from 'chai';
-import express from 'express';
 import http from 'node:http';
 import request from 'supertest';
 import { createBalancer, type Balancer } from '../../middleware/index.js';
 import { silentLogger } from '../../middleware/logger.js';
 import type { AuditEntry } from '../../dashboard/audit.js';
-import { createDashboard, type Dashboard } from '../../dashboard/index.js';
+import type { Dashboard } from '../../dashboard/index.js';
+import { mountDashboard, type DashboardHost } from '../support/dashboard-host.js';
 import { echo, listen, startBackends, type Backend } from '../support/backends.js';
 import { waitFor } from '../support/wait.js';
-
-const AUTH = `Basic ${Buffer.from('ops:pa55word-long-enough').toString('base64')}`;
 
 describe('dashboard JSON API', () => {
   let backends: Backend[];
@@ -17,6 +15,7 @@ describe('dashboard JSON API', () => {
   let dashboard: Dashboard;
   let host: Awaited<ReturnType<typeof listen>>;
   let token: string;
+  let mounted: DashboardHost;
   let audited: AuditEntry[];
 
   before(async () => {
@@ -37,22 +36,16 @@ describe('dashboard JSON API', () => {
       routes: [{ path: '/api', pool: 'api' }],
     });
     audited = [];
-    dashboard = createDashboard(balancer, { auth: { username: 'ops', password: 'pa55word-long-enough' }, auditSize: 5, onAudit: (entry) => audited.push(entry) });
-    const app = express();
-    app.use('/admin', dashboard);
-    app.use(balancer.express());
-    host = await listen(app);
-    const page = await api().get('/admin/').expect(200);
-    token = /<meta name="csrf-token" content="([^"]+)">/.exec(page.text)![1]!;
+    mounted = await mountDashboard(balancer, { auditSize: 5, onAudit: (entry) => audited.push(entry) });
+    ({ dashboard, host, token } = mounted);
   });
 
   afterEach(async () => {
-    dashboard.close();
-    await host.close();
+    await mounted.close();
     await balancer.close();
   });
 
-  const api = () => request.agent(host.url).set('authorization', AUTH);
+  const api = () => mounted.api();
   const post = (path: string, body?: object) => api().post(`/admin/api/${path}`).set('x-csrf-token', token).send(body ?? {});
   const server = (id: string, pool = 'api') => balancer.pool(pool).snapshot().servers.find((s) => s.id === id);
   const unchanged = () => JSON.stringify(balancer.snapshot().pools, (key, value: unknown) => (['rps', 'latencyMs', 'latency'].includes(key) ? undefined : value));

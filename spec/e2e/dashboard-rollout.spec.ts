@@ -1,15 +1,13 @@
 import { expect } from 'chai';
-import express from 'express';
 import request from 'supertest';
 import { createBalancer, type Balancer, type RolloutPlan, type RolloutSnapshot } from '../../middleware/index.js';
 import { silentLogger } from '../../middleware/logger.js';
-import { createDashboard, type Dashboard } from '../../dashboard/index.js';
+import type { Dashboard } from '../../dashboard/index.js';
+import { mountDashboard, type DashboardHost } from '../support/dashboard-host.js';
 import type { TrafficPreview } from '../../middleware/rollout/preview.js';
 import { listen, startBackend, type Backend } from '../support/backends.js';
 import { drive, modalHandler, modes, newUsers } from '../support/rollout-traffic.js';
 import { waitFor } from '../support/wait.js';
-
-const AUTH = `Basic ${Buffer.from('ops:pa55word-long-enough').toString('base64')}`;
 
 describe('dashboard rollout API', function () {
   this.timeout(20_000);
@@ -18,6 +16,7 @@ describe('dashboard rollout API', function () {
   let dashboard: Dashboard;
   let host: Awaited<ReturnType<typeof listen>>;
   let token: string;
+  let mounted: DashboardHost;
 
   before(async () => {
     backends = await Promise.all(['b1', 'b2', 'c1'].map((id) => startBackend(id, modalHandler)));
@@ -36,22 +35,16 @@ describe('dashboard rollout API', function () {
       routes: [{ path: '/api', pool: 'api' }],
       sticky: { secret: 'dashboard-rollout-secret-0123456789' },
     });
-    dashboard = createDashboard(balancer, { auth: { username: 'ops', password: 'pa55word-long-enough' } });
-    const app = express();
-    app.use('/admin', dashboard);
-    app.use(balancer.express());
-    host = await listen(app);
-    const page = await api().get('/admin/').expect(200);
-    token = /<meta name="csrf-token" content="([^"]+)">/.exec(page.text)![1]!;
+    mounted = await mountDashboard(balancer);
+    ({ dashboard, host, token } = mounted);
   });
 
   afterEach(async () => {
-    dashboard.close();
-    await host.close();
+    await mounted.close();
     await balancer.close();
   });
 
-  const api = () => request.agent(host.url).set('authorization', AUTH);
+  const api = () => mounted.api();
   const get = (path: string) => api().get(`/admin/api/${path}`);
   const post = (path: string, body?: object) => api().post(`/admin/api/${path}`).set('x-csrf-token', token).send(body ?? {});
   const plan = (extra: Partial<RolloutPlan> = {}): RolloutPlan => ({
