@@ -44,9 +44,9 @@ export class RolloutActions {
     if (operation === 'abort') {
       const reason = body.reason;
       if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) throw new HttpError(400, 'reason: expected a string of at most 500 characters');
-      await control(() => rollout.abort(reason ? { actor: actor.user, reason } : { actor: actor.user }));
+      await control(() => rollout.abort(reason ? { actor, reason } : { actor }));
     } else {
-      await control(() => rollout[operation]({ actor: actor.user }));
+      await control(() => rollout[operation]({ actor }));
     }
     return rollout.snapshot();
   }

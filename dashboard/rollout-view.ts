@@ -57,7 +57,7 @@ export function rolloutView(snapshot: RolloutSnapshot): RolloutView {
       eValue: snapshot.eValue.toFixed(2),
       eThreshold: `${formatCount(snapshot.eThreshold)} (${confidence} confidence)`,
       decision: decisionText(snapshot),
-      started: `by ${snapshot.startedBy} at ${new Date(snapshot.startedAt).toISOString().slice(11, 19)} UTC`,
+      started: `by ${snapshot.startedBy} at ${new Date(snapshot.startedAt).toISOString().slice(11, 19)} UTC · led by ${snapshot.leaderInstance}`,
       cohort: snapshot.cohort,
       chartNote: snapshot.history.length < 2 ? 'the chart fills in every 5 s' : `last ${seconds(snapshot.history.at(-1)!.at - snapshot.history[0]!.at)}`,
     },

@@ -35,7 +35,7 @@ import { compileRoutes, type RouteMatch } from './routing/routes.js';
 import { TcpFrontend, type ListenTcpOptions } from './tcp/frontend.js';
 import { RolloutController } from './rollout/controller.js';
 import type { RolloutEvent } from './rollout/rollout.js';
-import { rolloutStatesFor } from './rollout/state-store.js';
+import { rolloutSharing } from './rollout/sharing.js';
 
 export interface BalancerSnapshot {
   at: number;
@@ -98,7 +98,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       emit: (event) => this.emit('change', event),
     });
     this.#plane = plane;
-    const states = rolloutStatesFor(config.control.store);
+    const sharing = rolloutSharing(config.control.store, plane.instanceId);
     for (const poolConfig of config.pools) {
       const name = poolConfig.name;
       const pool = new Pool(poolConfig, {
@@ -122,7 +122,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       plane.addPool(pool, pool.seedRecords());
       const control = new PoolControl(pool, plane);
       this.#controls.set(name, control);
-      const rollouts = new RolloutController({ pool, control, plane, states, guard: this.#guard, logger: config.logger, emit: (event) => this.emit('rollout', event) });
+      const rollouts = new RolloutController({ pool, control, plane, states: sharing.states, fleet: sharing.fleet(name), guard: this.#guard, logger: config.logger, emit: (event) => this.emit('rollout', event) });
       control.useRollouts(rollouts);
       this.#rollouts.set(name, rollouts);
     }
@@ -397,7 +397,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 
   async #close(): Promise<void> {
     this.#tcp.close();
-    for (const rollouts of this.#rollouts.values()) rollouts.stop();
+    await Promise.all([...this.#rollouts.values()].map((rollouts) => rollouts.stop()));
     for (const pool of this.#pools.values()) pool.stop();
     await Promise.all([...this.#pools.values()].map((pool) => pool.settle(pool.config.drainTimeoutMs)));
     this.#tunnels.close();

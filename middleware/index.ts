@@ -32,7 +32,7 @@ export type { TrustProxy, Trust } from './forwarding/trust.js';
 export type { ExpressAdapterOptions } from './adapters/express.js';
 export type { HandleOptions } from './balancer.js';
 export { SwitchyardError, ConfigError, ControlError, UpstreamError, STATUS_BY_CODE, type ErrorCode, type ControlErrorCode } from './errors.js';
-export type { Rollout, RolloutEvent, RolloutSnapshot, RolloutResult } from './rollout/rollout.js';
+export type { Rollout, RolloutActor, RolloutEvent, RolloutSnapshot, RolloutResult } from './rollout/rollout.js';
 export type { RolloutPlan, RolloutStep, CanarySelector, CohortKey } from './rollout/plan.js';
 export type { Verdict, VerdictKind, Rule, ArmSummary, AnalysisConfig, InsufficientAction } from './rollout/judge/index.js';
 export type { HistoryPoint, RolloutStatus, TransitionType } from './rollout/engine.js';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { ConfigError, ControlError } from '../errors.js';
 import { normalizeLabels, normalizeServer, normalizeWeight, type ServerOptions } from '../options.js';
 import type { Pool, PoolSnapshot } from '../pool/pool.js';
@@ -65,6 +66,18 @@ export class PoolControl {
   rollout(plan: RolloutPlan, options?: ControlCallOptions): Promise<Rollout> {
     if (!this.#rollouts) return Promise.reject(new ControlError(`pool "${this.name}" cannot run rollouts`));
     return this.#rollouts.start(plan, actorOf(options?.actor));
+  }
+
+  /**
+   * The cohort function for rollouts of this pool that this instance did not start: one led by
+   * another instance of the fleet, or picked up after a restart (a function cannot be stored).
+   * Give every instance the same one, at start-up, so a user keeps one arm on all of them.
+   *
+   * @example
+   * balancer.pool('api').useRolloutCohort((req) => (req as { user?: { id: string } }).user?.id);
+   */
+  useRolloutCohort(key: ((req: IncomingMessage) => string | undefined) | undefined): void {
+    this.#rollouts?.useCohort(key);
   }
 
   /** The pool's rollout (running, paused, or the last one finished here), if any. */

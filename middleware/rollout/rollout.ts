@@ -45,9 +45,14 @@ export interface RolloutSnapshot {
   history: HistoryPoint[];
   startedAt: number;
   startedBy: string;
-  /** This instance runs the rollout's clock (always true without a shared store). */
+  /** This instance leads the rollout: runs its clock, judges and saves (true without a shared store, once it ticked). */
   leader: boolean;
+  /** The instance that leads it, as last stored. */
+  leaderInstance: string;
 }
+
+/** Who made a call, for the audit log: a user name, or the user and the address it came from. */
+export type RolloutActor = string | { user: string; address?: string };
 
 /** What `await rollout.done` answers. */
 export interface RolloutResult {
@@ -72,11 +77,11 @@ export interface Rollout {
   /** Resolves when the rollout is completed (baseline removed, with `final: 'promote'`) or aborted. */
   readonly done: Promise<RolloutResult>;
   /** Stop advancing (the judge keeps watching: a bad canary is still rolled back). */
-  pause(options?: { actor?: string }): Promise<void>;
-  resume(options?: { actor?: string }): Promise<void>;
+  pause(options?: { actor?: RolloutActor }): Promise<void>;
+  resume(options?: { actor?: RolloutActor }): Promise<void>;
   /** Skip the remaining steps: the canary takes everything, then the final action. */
-  promote(options?: { actor?: string }): Promise<void>;
+  promote(options?: { actor?: RolloutActor }): Promise<void>;
   /** Roll back: the canary servers are disabled and their sessions move to the baseline. */
-  abort(options?: { actor?: string; reason?: string }): Promise<void>;
+  abort(options?: { actor?: RolloutActor; reason?: string }): Promise<void>;
   snapshot(): RolloutSnapshot;
 }

@@ -42,7 +42,8 @@ const ERRORS: ReadonlySet<Outcome> = new Set<Outcome>(['http5xx', 'connect', 'ti
 export class ArmSplit {
   readonly canary: ReadonlySet<string>;
   readonly #cohort: string;
-  readonly #reader: CohortReader | undefined;
+  readonly #site: string;
+  #reader: CohortReader | undefined;
   readonly #guard: Guard;
   readonly #custom: boolean;
   readonly #arms: Record<Arm, ArmView>;
@@ -53,13 +54,18 @@ export class ArmSplit {
     this.canary = new Set(options.canary);
     this.#cohort = options.cohort;
     this.#guard = options.guard;
-    const site = `pools.${options.poolName}.rollout.cohort.key`;
-    const fn = options.keyFn;
-    this.#reader = fn ? (req) => this.#guard.run(site, () => fn(req), undefined) : options.cohort.startsWith('header:') ? headerReader(options.cohort.slice(7)) : undefined;
+    this.#site = `pools.${options.poolName}.rollout.cohort.key`;
+    if (options.keyFn) this.useKey(options.keyFn);
+    else if (options.cohort.startsWith('header:')) this.#reader = headerReader(options.cohort.slice(7));
     const name = options.algorithmName;
     this.#custom = name === undefined || !(name in ALGORITHMS);
     const make = (): Algorithm => (this.#custom ? options.algorithm : ALGORITHMS[name as keyof typeof ALGORITHMS]({ balanceFactor: options.balanceFactor }));
     this.#arms = { canary: { algorithm: make(), members: [], eligible: [] }, baseline: { algorithm: make(), members: [], eligible: [] } };
+  }
+
+  /** Key requests by your function (guarded: a throw is no key), or by none (a random arm by share). */
+  useKey(fn: CohortReader | undefined): void {
+    this.#reader = fn ? (req) => this.#guard.run(this.#site, () => fn(req), undefined) : undefined;
   }
 
   /** The canary's share of traffic, in percent. */

@@ -1,9 +1,23 @@
 import type { Awaitable } from '../affinity/store.js';
-import type { EngineState } from './engine.js';
+import type { EngineState, TransitionType } from './engine.js';
+import type { Verdict } from './judge/index.js';
 import type { NormalizedPlan } from './plan.js';
 
 /** After the last step: baseline servers being removed (`promoting`), or nothing left to do. */
 export type FinalStage = 'pending' | 'promoting' | 'done';
+
+/** The latest transition, stored so that every instance can announce what another one did. */
+export interface StoredTransition {
+  readonly type: TransitionType;
+  readonly step: number;
+  readonly share: number;
+  readonly reason: string;
+  readonly user: string;
+  readonly address?: string;
+  readonly instance: string;
+  readonly at: number;
+  readonly verdict: Verdict | null;
+}
 
 /** A rollout as stored: everything another instance (or this one, restarted) needs to go on. */
 export interface StoredRollout {
@@ -17,12 +31,21 @@ export interface StoredRollout {
   readonly engine: EngineState;
   readonly finalStage: FinalStage;
   readonly updatedAt: number;
+  /** Bumped by every save; a save must name the version it read (compare and set). */
+  readonly version: number;
+  /** The instance that last saved while leading the rollout's clock. */
+  readonly leader: string;
+  readonly last: StoredTransition | null;
 }
 
-/** Where rollouts live between ticks and restarts. One current rollout per pool. */
+/**
+ * Where rollouts live between ticks and restarts, one current rollout per pool. `save` is a
+ * compare and set: it writes only over the version `rollout.version` names, answering the new
+ * version, or `undefined` when someone saved in between (read again, then decide again).
+ */
 export interface RolloutStateStore {
   load(pool: string): Awaitable<StoredRollout | undefined>;
-  save(rollout: StoredRollout): Awaitable<void>;
+  save(rollout: StoredRollout): Awaitable<number | undefined>;
 }
 
 /**
@@ -38,8 +61,11 @@ export class MemoryRolloutStates implements RolloutStateStore {
     return json === undefined ? undefined : (JSON.parse(json) as StoredRollout);
   }
 
-  save(rollout: StoredRollout): void {
-    this.#rollouts.set(rollout.pool, JSON.stringify(rollout));
+  save(rollout: StoredRollout): number | undefined {
+    if ((this.load(rollout.pool)?.version ?? 0) !== rollout.version) return undefined;
+    const version = rollout.version + 1;
+    this.#rollouts.set(rollout.pool, JSON.stringify({ ...rollout, version }));
+    return version;
   }
 }
 

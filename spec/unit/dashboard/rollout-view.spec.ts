@@ -13,7 +13,7 @@ function snapshot(extra: Partial<RolloutSnapshot> = {}): RolloutSnapshot {
     canary: { servers: ['c1'], pinned: 12, window: arm(1204, 49, 2.1, 9.04) },
     baseline: { servers: ['b1', 'b2'], pinned: 40, window: arm(3800, 11, 2, 8.5) },
     eValue: 3.456, eThreshold: 200, reason: '', decision: null, cohort: 'session', analysis: ANALYSIS_DEFAULTS, final: 'promote',
-    history: [], startedAt: Date.UTC(2026, 0, 1, 12, 0, 5), startedBy: 'ops', leader: true,
+    history: [], startedAt: Date.UTC(2026, 0, 1, 12, 0, 5), startedBy: 'ops', leader: true, leaderInstance: 'i-1',
     ...extra,
   };
 }
@@ -23,7 +23,7 @@ describe('rollout panel view', () => {
     const view = rolloutView(snapshot());
     expect(view.cells).to.deep.include({
       headline: 'running · step 2 of 3 · 25% to the canary', bakeLeft: '42 s left', measuredShare: '24.1% measured of 25%',
-      eValue: '3.46', eThreshold: '200 (99% confidence)', decision: 'no verdict yet: the step is baking', started: 'by ops at 12:00:05 UTC',
+      eValue: '3.46', eThreshold: '200 (99% confidence)', decision: 'no verdict yet: the step is baking', started: 'by ops at 12:00:05 UTC · led by i-1',
       chartNote: 'the chart fills in every 5 s',
     });
     expect(view.arms.canary).to.deep.equal({ servers: 'c1', requests: '1,204', errorRate: '4.1% (49)', p50: '2.1 ms', p99: '9.0 ms', pinned: '12' });
