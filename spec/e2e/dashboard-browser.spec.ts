@@ -195,6 +195,11 @@ describe('dashboard in a browser (Chromium)', function () {
     await page.waitForFunction(() => document.body.dataset.updatedAt !== undefined);
     await waitForCell(page, 'api', 'b1', 'rps', /^[1-9]/, 4000);
     expect(await rps('b1')).to.be.above(await rps('b2'));
+    // and its share of the last 10 s, beside the share its weight asks for, updated live
+    expect(await row(page, 'api', 'b1').locator('[data-f="configured"]').textContent()).to.equal('75%');
+    expect(await row(page, 'api', 'b2').locator('[data-f="configured"]').textContent()).to.equal('25%');
+    await waitForCell(page, 'api', 'b1', 'share', /^7\d%$/, 4000);
+    await waitForCell(page, 'api', 'b2', 'share', /^2\d%$/, 4000);
   });
 
   it('shows a change made in one page on a second open page, added and removed servers too', async () => {
