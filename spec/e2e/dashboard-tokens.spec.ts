@@ -10,6 +10,8 @@ import { silentLogger } from '../../middleware/logger.js';
 import { createDashboard, type Dashboard } from '../../dashboard/index.js';
 import { listen, startBackends, type Backend } from '../support/backends.js';
 import { requireTool } from '../support/ci-guard.js';
+import { marker, snippetsOf } from '../packaging/snippets.js';
+import { packageRoot } from '../../dashboard/package-root.js';
 
 const USER = { username: 'ops', password: 'tokens-spec-password' };
 const BASIC = `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}`;
@@ -86,6 +88,17 @@ describe('dashboard bearer tokens for machine clients of api/', () => {
     expect(JSON.parse(body!).server).to.include({ id: 't2', weight: 5 });
     expect(weightOf('t2')).to.equal(5);
     expect(dashboard.audit.recent(1)[0]).to.include({ user: 'deploy-bot', action: 'weight', server: 't2', before: 1, after: 5 });
+  });
+
+  it("runs README.md's bearer-token curl example as written", async function () {
+    requireTool(this, 'curl');
+    const example = snippetsOf('README.md', packageRoot()).find((snippet) => marker(snippet, 'bearer-curl') !== undefined);
+    expect(example, 'a block marked <!-- snippet: bearer-curl -->').to.not.equal(undefined);
+    const script = example!.code.replaceAll('http://localhost:3000', host.url).replaceAll('/servers/api-1/', '/servers/t1/');
+    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, DEPLOY_TOKEN: TOKEN } });
+    expect(JSON.parse(stdout)).to.have.nested.property('server.weight', 3);
+    expect(weightOf('t1')).to.equal(3);
+    expect(dashboard.audit.recent(1)[0]).to.include({ user: 'deploy-bot', server: 't1' });
   });
 
   it('answers a wrong token 401 with a Bearer challenge, changes nothing, and limits guessing per address', async () => {
