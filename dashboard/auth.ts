@@ -37,17 +37,8 @@ export function authenticate(config: DashboardConfig) {
     // only the JSON API takes tokens: the page and its live stream are for people, who log in
     const bearer = checkToken && isApiPath(pathOf(req)) ? parseBearer(req.headers.authorization) : undefined;
     if (checkToken && bearer !== undefined) {
-      const address = `${config.clientAddress(req)}\0${BEARER_USER}`;
       try {
-        const blockedMs = limiter.blockedFor(address);
-        if (blockedMs > 0) throw new HttpError(429, 'too many failed logins; try again later', { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
-        const name = checkToken(bearer);
-        if (name === undefined) {
-          limiter.fail(address);
-          throw new HttpError(401, 'wrong bearer token', BEARER_CHALLENGE);
-        }
-        limiter.succeed(address);
-        users.set(req, name);
+        users.set(req, tokenUser(limiter, checkToken, bearer, `${config.clientAddress(req)}\0${BEARER_USER}`));
         byToken.add(req);
       } catch (error) {
         return error instanceof HttpError ? sendError(res, error) : next(error);
@@ -59,10 +50,7 @@ export function authenticate(config: DashboardConfig) {
     // other clients behind the same (trusted) proxy
     const address = `${config.clientAddress(req)}\0${credentials?.username ?? ''}`;
     try {
-      const blockedMs = limiter.blockedFor(address);
-      if (blockedMs > 0) {
-        throw new HttpError(429, 'too many failed logins; try again later', { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
-      }
+      refuseIfBlocked(limiter, address);
       let user: string | undefined;
       if (checkBasic) {
         if (!credentials) throw new HttpError(401, 'authentication required', CHALLENGE);
@@ -88,6 +76,23 @@ export function authenticate(config: DashboardConfig) {
     }
     next();
   };
+}
+
+/** The name of the bearer token given; a wrong one counts as a failed login of `key`. */
+function tokenUser(limiter: LoginLimiter, check: (token: string) => string | undefined, token: string, key: string): string {
+  refuseIfBlocked(limiter, key);
+  const name = check(token);
+  if (name === undefined) {
+    limiter.fail(key);
+    throw new HttpError(401, 'wrong bearer token', BEARER_CHALLENGE);
+  }
+  limiter.succeed(key);
+  return name;
+}
+
+function refuseIfBlocked(limiter: LoginLimiter, key: string): void {
+  const blockedMs = limiter.blockedFor(key);
+  if (blockedMs > 0) throw new HttpError(429, 'too many failed logins; try again later', { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
 }
 
 function isApiPath(path: string): boolean {
