@@ -5,6 +5,7 @@ import type { Actions, Actor } from './actions.js';
 import type { AuditLog } from './audit.js';
 import { isForm, readBody, type Body } from './body.js';
 import { paramsOf, redirect, sendJson, toRoot } from './http.js';
+import { withShares } from './share.js';
 
 export interface ApiContext {
   balancer: Balancer;
@@ -26,7 +27,7 @@ export function mountApi(router: Router, context: ApiContext): void {
   const { balancer, actions, audit } = context;
   const server = '/api/pools/:pool/servers/:id';
 
-  router.get('/api/pools', (req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, balancer.snapshot()));
+  router.get('/api/pools', (req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, withShares(balancer.snapshot())));
   router.get('/api/audit', (req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, { entries: audit.recent(context.auditSize) }));
 
   const post = (path: string, action: Action) => router.post(path, handler(context, action));

@@ -1,36 +1,56 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, sendError } from './http.js';
+import { HttpError, pathOf, sendError } from './http.js';
 import { LoginLimiter } from './login-limiter.js';
 import type { DashboardConfig } from './options.js';
+import { parseBearer, tokenChecker } from './tokens.js';
 
 const users = new WeakMap<IncomingMessage, string>();
+const byToken = new WeakSet<IncomingMessage>();
 
 /** The user `authenticate` let in; "anonymous" on an `insecure` dashboard. */
 export function userOf(req: IncomingMessage): string {
   return users.get(req) ?? 'anonymous';
 }
 
+/** Whether `authenticate` let this request in by a bearer token (a machine client, not a browser). */
+export function byBearerToken(req: IncomingMessage): boolean {
+  return byToken.has(req);
+}
+
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="switchyard", charset="UTF-8"' };
+const BEARER_CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="switchyard", error="invalid_token"' };
+/** The limiter's "user" for bearer attempts: guesses from one address share one count, whatever the token. */
+const BEARER_USER = '\0bearer';
 
 /**
  * The first middleware of the dashboard: refuses rate-limited addresses (429), then checks basic
  * auth and/or the `authorize` hook; a refused login counts against the client's address.
+ * Under `api/`, a bearer token from `auth.tokens` stands on its own instead.
  */
 export function authenticate(config: DashboardConfig) {
   const limiter = new LoginLimiter(config.loginLimit.max, config.loginLimit.windowMs);
   const checkBasic = config.auth ? basicChecker(config.auth.username, config.auth.password) : null;
+  const checkToken = config.tokens.length > 0 ? tokenChecker(config.tokens) : null;
 
   return async (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<void> => {
+    // only the JSON API takes tokens: the page and its live stream are for people, who log in
+    const bearer = checkToken && isApiPath(pathOf(req)) ? parseBearer(req.headers.authorization) : undefined;
+    if (checkToken && bearer !== undefined) {
+      try {
+        users.set(req, tokenUser(limiter, checkToken, bearer, `${config.clientAddress(req)}\0${BEARER_USER}`));
+        byToken.add(req);
+      } catch (error) {
+        return error instanceof HttpError ? sendError(res, error) : next(error);
+      }
+      return next();
+    }
     const credentials = checkBasic ? parseBasic(req.headers.authorization) : undefined;
     // per address and user name: one client hammering a name locks out neither other names nor
     // other clients behind the same (trusted) proxy
     const address = `${config.clientAddress(req)}\0${credentials?.username ?? ''}`;
     try {
-      const blockedMs = limiter.blockedFor(address);
-      if (blockedMs > 0) {
-        throw new HttpError(429, 'too many failed logins; try again later', { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
-      }
+      refuseIfBlocked(limiter, address);
       let user: string | undefined;
       if (checkBasic) {
         if (!credentials) throw new HttpError(401, 'authentication required', CHALLENGE);
@@ -56,6 +76,27 @@ export function authenticate(config: DashboardConfig) {
     }
     next();
   };
+}
+
+/** The name of the bearer token given; a wrong one counts as a failed login of `key`. */
+function tokenUser(limiter: LoginLimiter, check: (token: string) => string | undefined, token: string, key: string): string {
+  refuseIfBlocked(limiter, key);
+  const name = check(token);
+  if (name === undefined) {
+    limiter.fail(key);
+    throw new HttpError(401, 'wrong bearer token', BEARER_CHALLENGE);
+  }
+  limiter.succeed(key);
+  return name;
+}
+
+function refuseIfBlocked(limiter: LoginLimiter, key: string): void {
+  const blockedMs = limiter.blockedFor(key);
+  if (blockedMs > 0) throw new HttpError(429, 'too many failed logins; try again later', { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
+}
+
+function isApiPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
 }
 
 /**

@@ -3,14 +3,19 @@ import { ConfigError } from '../middleware/errors.js';
 import type { Logger } from '../middleware/logger.js';
 import { describe, knownKeys, optionalBoolean, optionalNumber, plainObject, requiredString } from '../middleware/validate.js';
 import type { AuditEntry } from './audit.js';
+import type { ApiToken } from './tokens.js';
 
 /** What an `authorize` hook answers: a user name, `true` (allowed, unnamed) or a refusal. */
 export type AuthorizeResult = string | boolean | null | undefined;
 
 /** Options of {@link createDashboard}. Every default is written in `normalizeDashboardOptions`. */
 export interface DashboardOptions {
-  /** HTTP basic auth. The user name is what the audit log records. */
-  auth?: { username: string; password: string };
+  /**
+   * HTTP basic auth. The user name is what the audit log records. `tokens`: bearer tokens for
+   * machine clients of `api/` (a deploy job), each at least 32 characters; its `name` is the
+   * user the audit log records, and it needs no CSRF token. Never accepted for the page.
+   */
+  auth?: { username: string; password: string; tokens?: ApiToken[] };
   /**
    * Decide per request (sync or async): a user name or `true` lets it in, anything else is a
    * failed login. With `auth` too, both must pass and a returned name wins.
@@ -40,6 +45,8 @@ export interface DashboardOptions {
 
 export interface DashboardConfig {
   auth: { username: string; password: string } | null;
+  /** Bearer tokens for `api/`; empty without any. */
+  tokens: readonly ApiToken[];
   authorize: ((req: IncomingMessage) => AuthorizeResult | Promise<AuthorizeResult>) | null;
   insecure: boolean;
   loginLimit: { max: number; windowMs: number };
@@ -66,6 +73,8 @@ const DEFAULTS = {
 
 /** NIST SP 800-63B asks for at least 8; a shared operator password deserves more. */
 const MIN_PASSWORD_LENGTH = 12;
+/** A token is never typed by a person: 32 characters of `openssl rand -hex 16` or more, beyond guessing. */
+const MIN_TOKEN_LENGTH = 32;
 const EXAMPLE = "{ auth: { username: 'ops', password: process.env.DASHBOARD_PASSWORD } }";
 
 /** Check the options once and fill in every default; throws ConfigError naming the option. */
@@ -75,7 +84,7 @@ export function normalizeDashboardOptions(input: unknown): DashboardConfig {
     'auth', 'authorize', 'insecure', 'loginLimit', 'clientAddress', 'auditSize', 'onAudit', 'bodyLimit',
     'updateIntervalMs', 'maxStreams', 'title', 'logger',
   ]);
-  const auth = options.auth === undefined ? null : checkAuth(options.auth);
+  const { auth, tokens } = options.auth === undefined ? { auth: null, tokens: [] } : checkAuth(options.auth);
   const authorize = optionalFunction(options.authorize, 'dashboard.authorize') as DashboardConfig['authorize'];
   const insecure = optionalBoolean(options.insecure, 'dashboard.insecure', false);
   if (!auth && !authorize && !insecure) {
@@ -85,6 +94,7 @@ export function normalizeDashboardOptions(input: unknown): DashboardConfig {
   knownKeys(limit, 'dashboard.loginLimit', ['max', 'windowMs']);
   return {
     auth,
+    tokens,
     authorize,
     insecure,
     loginLimit: {
@@ -102,16 +112,44 @@ export function normalizeDashboardOptions(input: unknown): DashboardConfig {
   };
 }
 
-function checkAuth(value: unknown): { username: string; password: string } {
+function checkAuth(value: unknown): { auth: { username: string; password: string }; tokens: readonly ApiToken[] } {
   const auth = plainObject(value, 'dashboard.auth', "{ username: 'ops', password: '…' }");
-  knownKeys(auth, 'dashboard.auth', ['username', 'password']);
+  knownKeys(auth, 'dashboard.auth', ['username', 'password', 'tokens']);
   const username = requiredString(auth.username, 'dashboard.auth.username', "'ops'");
   // basic auth cannot carry a colon in the user name: it separates name from password
   if (username.includes(':')) throw new ConfigError('dashboard.auth.username', 'expected a name without ":" (basic auth splits on it)');
   const password = requiredString(auth.password, 'dashboard.auth.password', 'process.env.DASHBOARD_PASSWORD');
   // the dashboard can drain and remove servers: a guessable password is an outage waiting to happen
   if (password.length < MIN_PASSWORD_LENGTH) throw new ConfigError('dashboard.auth.password', `expected at least ${MIN_PASSWORD_LENGTH} characters, got ${password.length}; e.g. process.env.DASHBOARD_PASSWORD set to \`openssl rand -base64 18\``);
-  return { username, password };
+  return { auth: { username, password }, tokens: checkTokens(auth.tokens) };
+}
+
+const TOKEN_EXAMPLE = "[{ name: 'deploy-bot', token: process.env.DEPLOY_TOKEN }]";
+
+function checkTokens(value: unknown): readonly ApiToken[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new ConfigError('dashboard.auth.tokens', `expected an array like ${TOKEN_EXAMPLE}, got ${describe(value)}`);
+  const names = new Set<string>();
+  const secrets = new Set<string>();
+  const tokens = value.map((entry: unknown, i): ApiToken => {
+    const path = `dashboard.auth.tokens[${i}]`;
+    const object = plainObject(entry, path, "{ name: 'deploy-bot', token: process.env.DEPLOY_TOKEN }");
+    knownKeys(object, path, ['name', 'token']);
+    const name = requiredString(object.name, `${path}.name`, "'deploy-bot'");
+    // the audit log tells clients apart by name
+    if (names.has(name)) throw new ConfigError(`${path}.name`, `expected a name no other token has, got "${name}" twice`);
+    const token = object.token;
+    // never echo the token: the message may end up in a log
+    if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH) {
+      const got = typeof token === 'string' ? `${token.length} characters` : describe(token);
+      throw new ConfigError(`${path}.token`, `expected a string of at least ${MIN_TOKEN_LENGTH} characters, got ${got}; e.g. process.env.DEPLOY_TOKEN set to \`openssl rand -hex 32\``);
+    }
+    if (secrets.has(token)) throw new ConfigError(`${path}.token`, 'expected a token no other entry has: each client gets its own, so the audit log can tell them apart');
+    names.add(name);
+    secrets.add(token);
+    return Object.freeze({ name, token });
+  });
+  return Object.freeze(tokens);
 }
 
 function optionalFunction(value: unknown, path: string): ((...args: never[]) => unknown) | null {

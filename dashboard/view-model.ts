@@ -5,6 +5,7 @@ import type { AuditEntry } from './audit.js';
 import type { FleetView } from './fleet-view.js';
 import { errorCount, type History } from './history.js';
 import { rolloutView, type RolloutView } from './rollout-view.js';
+import { percent, poolShares, type Share } from './share.js';
 import { tcpCells } from './tcp-view.js';
 
 /**
@@ -14,7 +15,7 @@ import { tcpCells } from './tcp-view.js';
 
 /** The cells of a server row; each is an element with `data-f="<name>"` in views/server-row.ejs. */
 export const SERVER_FIELDS = [
-  'id', 'role', 'url', 'state', 'drain', 'health', 'reason', 'weight', 'effective', 'active', 'rps', 'errors', 'p50', 'p99', 'sessions',
+  'id', 'role', 'url', 'state', 'drain', 'health', 'reason', 'weight', 'effective', 'share', 'configured', 'active', 'rps', 'errors', 'p50', 'p99', 'sessions',
 ] as const;
 export type ServerField = (typeof SERVER_FIELDS)[number];
 
@@ -83,10 +84,11 @@ export function poolView(pool: PoolSnapshot, history: History | null, now: numbe
   if (pool.queue && (pool.queue.depth > 0 || pool.queue.expired > 0 || pool.queue.rejected > 0)) {
     parts.push(`queue ${pool.queue.depth}/${pool.queue.size}, wait mean ${fixed(pool.queue.meanWaitMs, 0)} ms, ${pool.queue.expired} expired, ${pool.queue.rejected} refused`);
   }
-  return { name: pool.name, protocol: tcp ? 'tcp' : 'http', summary: parts.join(' · '), servers: pool.servers.map((server) => serverView(pool.name, server, history, now)), rollout: pool.rollout ? rolloutView(pool.rollout) : null };
+  const shares = poolShares(pool);
+  return { name: pool.name, protocol: tcp ? 'tcp' : 'http', summary: parts.join(' · '), servers: pool.servers.map((server) => serverView(pool.name, server, history, now, shares.get(server.id))), rollout: pool.rollout ? rolloutView(pool.rollout) : null };
 }
 
-export function serverView(pool: string, server: ServerSnapshot, history: History | null, now: number): ServerView {
+export function serverView(pool: string, server: ServerSnapshot, history: History | null, now: number, share: Share = { recent: null, configured: 0 }): ServerView {
   const errorRate = history ? history.errorRate(pool, server, now) : server.requests > 0 ? errorCount(server) / server.requests : null;
   const { connect, timeout, reset, http5xx, http4xx } = server.errors;
   const view: ServerView = {
@@ -104,6 +106,8 @@ export function serverView(pool: string, server: ServerSnapshot, history: Histor
       reason: reasonText(server),
       weight: String(server.weight),
       effective: server.slowStart ? `${server.effectiveWeight} ↗` : String(server.effectiveWeight),
+      share: percent(share.recent),
+      configured: percent(share.configured),
       active: String(server.active),
       rps: fixed(server.rps, 1),
       errors: errorRate === null ? '–' : `${fixed(errorRate * 100, 1)} %`,
@@ -115,6 +119,8 @@ export function serverView(pool: string, server: ServerSnapshot, history: Histor
       reason: server.checks.map((check) => `${clock(check.at)} ${check.ok ? 'passed' : 'failed'}: ${check.reason}`).join('\n') || 'no checks yet',
       errors: `all time: ${server.requests} requests; connect ${connect}, timeout ${timeout}, reset ${reset}, 5xx ${http5xx} (4xx ${http4xx} not counted)`,
       effective: server.slowStart ? 'in slow start: ramping up to the full weight' : 'full weight',
+      share: server.tcp ? "of the pool's new connections over the last 10 s" : "of the pool's requests over the last 10 s",
+      configured: server.eligible ? 'configured: its weight over the eligible servers\' weights' : 'configured: none, it takes no new requests',
       sessions: `${server.sessions.pinned} pinned, ${server.sessions.repinned} moved away`,
     },
     trend: history ? history.trend(pool, server.id) : [],

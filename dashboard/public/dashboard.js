@@ -120,6 +120,9 @@
   }
 
   function connect() {
+    // the page is rendered saying it is not live (true without scripts); from here it may become so
+    live.dataset.live = 'connecting';
+    setText(live, 'connecting…');
     var source = new EventSource('events');
     source.addEventListener('snapshot', function (event) {
       live.dataset.live = 'live';

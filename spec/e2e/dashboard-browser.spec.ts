@@ -195,6 +195,11 @@ describe('dashboard in a browser (Chromium)', function () {
     await page.waitForFunction(() => document.body.dataset.updatedAt !== undefined);
     await waitForCell(page, 'api', 'b1', 'rps', /^[1-9]/, 4000);
     expect(await rps('b1')).to.be.above(await rps('b2'));
+    // and its share of the last 10 s, beside the share its weight asks for, updated live
+    expect(await row(page, 'api', 'b1').locator('[data-f="configured"]').textContent()).to.equal('75%');
+    expect(await row(page, 'api', 'b2').locator('[data-f="configured"]').textContent()).to.equal('25%');
+    await waitForCell(page, 'api', 'b1', 'share', /^7\d%$/, 4000);
+    await waitForCell(page, 'api', 'b2', 'share', /^2\d%$/, 4000);
   });
 
   it('shows a change made in one page on a second open page, added and removed servers too', async () => {
@@ -290,6 +295,50 @@ describe('dashboard in a browser (Chromium)', function () {
       return performance.now() - t;
     });
     expect(duration).to.be.below(500);
+  });
+
+  it('without scripts says it is not live and how to refresh, never "connecting"; with scripts it goes live', async () => {
+    const { url } = await fixture(apiPool());
+    const context = await browser.newContext({ httpCredentials: CREDENTIALS, javaScriptEnabled: false });
+    contexts.push(context);
+    const plain = await context.newPage();
+    expect((await plain.goto(`${url}/admin/`))?.status()).to.equal(200);
+    const header = (await plain.textContent('header')) ?? '';
+    expect(header).to.not.match(/connecting/);
+    expect(await plain.locator('[data-live]').textContent()).to.equal('not live – reload to refresh');
+    expect(await plain.locator('[data-noscript]').isVisible()).to.equal(true);
+    expect(await plain.locator('[data-noscript]').textContent()).to.match(/^Scripts are off: .*Reload to refresh/);
+    // the forms still render, so the page stays usable
+    expect(await plain.locator('form[data-form="add"] button[type="submit"]').isVisible()).to.equal(true);
+
+    const page = await open(url);
+    expect(await page.locator('[data-live]').textContent()).to.equal('live');
+    expect(await page.locator('[data-noscript]').count()).to.equal(0);
+  });
+
+  it('fits a 400 px wide window: header, pool tables and the add form, with tables scrolling in their own box', async () => {
+    const { url } = await fixture({
+      pools: {
+        api: { servers: backends.map((b, i) => ({ id: `a-rather-long-server-name-${i + 1}`, url: b.url })) },
+        cache: { protocol: 'tcp', servers: [{ id: 'redis-1', url: 'tcp://127.0.0.1:6390' }] },
+      },
+      routes: [{ path: '/api', pool: 'api' }],
+    });
+    const page = await open(url, { viewport: { width: 400, height: 800 } });
+    const widths = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      // what sticks out of the page, past its right edge: must be nothing
+      beyond: [...document.querySelectorAll<HTMLElement>('header, header *, summary, form[data-form="add"], form[data-form="add"] *, .scroll')]
+        .filter((el) => el.getBoundingClientRect().right > 400.5)
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className}`),
+      tables: [...document.querySelectorAll<HTMLElement>('.scroll')].map((el) => ({ scrolls: el.scrollWidth > el.clientWidth, overflow: getComputedStyle(el).overflowX })),
+    }));
+    expect(widths.page, 'page width at 400 px').to.be.at.most(400);
+    expect(widths.beyond, 'elements past the right edge').to.deep.equal([]);
+    // the wide server tables do not fit: they scroll inside their wrapper, not the page
+    expect(widths.tables.length).to.equal(2);
+    for (const table of widths.tables) expect(table).to.deep.equal({ scrolls: true, overflow: 'auto' });
+    expect(await page.locator('form[data-form="add"] button[type="submit"]').first().isVisible()).to.equal(true);
   });
 
   it('renders a realistic dashboard for a screenshot (docs/dashboard.png with UPDATE_SCREENSHOT=1)', async () => {

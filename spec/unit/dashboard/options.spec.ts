@@ -9,6 +9,7 @@ describe('dashboard options', () => {
     const config = normalizeDashboardOptions({ auth });
     expect(config).to.deep.include({
       auth,
+      tokens: [],
       authorize: null,
       insecure: false,
       loginLimit: { max: 10, windowMs: 60_000 },
@@ -37,6 +38,13 @@ describe('dashboard options', () => {
     [{ auth: { username: 'ops', password: 'a-long-enough-pw', realm: 'x' } }, 'dashboard.auth.realm'],
     [{ auth: { username: 'ops', password: 'x' } }, 'dashboard.auth.password'],
     [{ auth: { username: 'ops', password: '12345678901' } }, 'dashboard.auth.password'],
+    [{ auth: { ...auth, tokens: { name: 'bot', token: 'x'.repeat(32) } } }, 'dashboard.auth.tokens'],
+    [{ auth: { ...auth, tokens: ['x'.repeat(32)] } }, 'dashboard.auth.tokens[0]'],
+    [{ auth: { ...auth, tokens: [{ token: 'x'.repeat(32) }] } }, 'dashboard.auth.tokens[0].name'],
+    [{ auth: { ...auth, tokens: [{ name: 'bot', token: 'x'.repeat(31) }] } }, 'dashboard.auth.tokens[0].token'],
+    [{ auth: { ...auth, tokens: [{ name: 'bot', token: 'x'.repeat(32), scope: 'all' }] } }, 'dashboard.auth.tokens[0].scope'],
+    [{ auth: { ...auth, tokens: [{ name: 'bot', token: 'x'.repeat(32) }, { name: 'bot', token: 'y'.repeat(32) }] } }, 'dashboard.auth.tokens[1].name'],
+    [{ auth: { ...auth, tokens: [{ name: 'a', token: 'x'.repeat(32) }, { name: 'b', token: 'x'.repeat(32) }] } }, 'dashboard.auth.tokens[1].token'],
     [{ authorize: 'yes' }, 'dashboard.authorize'],
     [{ auth, insecure: 'yes' }, 'dashboard.insecure'],
     [{ auth, loginLimit: { max: 0 } }, 'dashboard.loginLimit.max'],
@@ -53,6 +61,14 @@ describe('dashboard options', () => {
       expect(() => normalizeDashboardOptions(options)).to.throw(ConfigError).with.property('path', path);
     });
   }
+
+  it('keeps bearer tokens apart from basic auth, which stays { username, password }', () => {
+    const tokens = [{ name: 'deploy-bot', token: 'x'.repeat(32) }];
+    const config = normalizeDashboardOptions({ auth: { ...auth, tokens } });
+    expect(config.auth).to.deep.equal(auth);
+    expect(config.tokens).to.deep.equal(tokens);
+    expect(Object.isFrozen(config.tokens)).to.equal(true);
+  });
 
   it('suggests the nearest known option', () => {
     expect(() => normalizeDashboardOptions({ auth, titel: 'x' })).to.throw(/Did you mean "title"/);

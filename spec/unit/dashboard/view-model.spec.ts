@@ -76,17 +76,17 @@ describe('dashboard view model', () => {
         weight: 4, effectiveWeight: 1.3, slowStart: true, active: 2, rps: 12.345, requests: 200,
         errors: { connect: 1, timeout: 0, reset: 0, invalid: 0, http5xx: 1, http4xx: 7 },
         latencyMs: { p50: 3.21, p95: 40, p99: 123.4 }, sessions: { pinned: 5, repinned: 1 }, backup: true,
-      }), null, 0);
+      }), null, 0, { recent: 0.416, configured: 0.5 });
       expect(view.cells).to.deep.equal({
         id: 'a1', role: 'backup', url: 'http://10.0.0.1:8080', state: 'active', drain: '', health: 'healthy', reason: 'no active check',
-        weight: '4', effective: '1.3 ↗', active: '2', rps: '12.3', errors: '1.0 %', p50: '3.2 ms', p99: '123 ms', sessions: '5',
+        weight: '4', effective: '1.3 ↗', share: '42%', configured: '50%', active: '2', rps: '12.3', errors: '1.0 %', p50: '3.2 ms', p99: '123 ms', sessions: '5',
       });
       expect(view.titles.errors).to.contain('4xx 7 not counted');
     });
 
     it('shows a dash where there is nothing to show yet', () => {
       const { cells } = serverView('api', serverSnapshot(), null, 0);
-      expect([cells.errors, cells.p50, cells.p99]).to.deep.equal(['–', '–', '–']);
+      expect([cells.errors, cells.p50, cells.p99, cells.share]).to.deep.equal(['–', '–', '–', '–']);
     });
   });
 
