@@ -50,7 +50,7 @@ export class PoolControl {
 
   /**
    * Start a gradual rollout to the canary servers: steps of growing share, each judged while it
-   * bakes, rolled back by itself when the canary is worse (see docs/rollouts.md). Rejects with
+   * bakes, rolled back by itself when the canary is worse (see the README, "Rollouts"). Rejects with
    * `CONTROL_INVALID` for a bad plan, `NOT_FOUND` when no server matches, `CONFLICT` while
    * another rollout runs in this pool.
    *
