@@ -106,7 +106,7 @@ export class RolloutController {
     this.#current = running;
     running.announceLast();
     this.#ensureTimer();
-    await running.tick();
+    await running.begin();
     return running.handle;
   }
 
@@ -247,6 +247,14 @@ class Running {
 
   useCohort(fn: CohortFn | undefined): void {
     if (this.#stored.plan.cohort === 'function') this.#split.useKey(fn);
+  }
+
+  /** Just started here: take the lead at once (the starter usually leads); a plan that starts at 100% finishes now. */
+  begin(): Promise<void> {
+    return this.#serial(async () => {
+      await this.#lead();
+      if (this.#leading && this.#engine.finished) void this.finish(undefined);
+    });
   }
 
   /**
