@@ -9,6 +9,7 @@ import { silentLogger } from '../../middleware/logger.js';
 import { createDashboard, type Dashboard } from '../../dashboard/index.js';
 import { packageRoot } from '../../dashboard/package-root.js';
 import { listen, startBackends, type Backend } from '../support/backends.js';
+import { send } from '../support/hosts.js';
 import { answerNextDialog, launchBrowser, watchPage, type PageProblems } from '../support/browser.js';
 import { requireTool } from '../support/ci-guard.js';
 import { waitFor } from '../support/wait.js';
@@ -148,6 +149,9 @@ describe('dashboard in a browser (Chromium)', function () {
     });
     try {
       await waitFor('traffic on every server', () => new Set(load.results.map((r) => r.backend)).size === 3, 8000);
+      // requests held for 3 s on every server, so that b2 has some in flight when its drain begins
+      const held = Array.from({ length: 6 }, () => send(url, '/api/x?hold=3000'));
+      await waitFor('b2 holds requests', () => balancer.pool('api').snapshot().servers[1]!.active > 0, 3000);
       await row(page, 'api', 'b2').locator('button[data-op="drain"]').click();
       const drain = await waitForCell(page, 'api', 'b2', 'drain', /in flight · [1-5] s left$/, 8000);
       expect(drain).to.match(/^\d+ in flight/);
@@ -156,6 +160,7 @@ describe('dashboard in a browser (Chromium)', function () {
       expect(await row(page, 'api', 'b2').locator('button[data-op="drain"]').isDisabled()).to.equal(true);
       await page.waitForFunction(() => /^2\/3 eligible/.test(document.querySelector('[data-pool-summary]')?.textContent ?? ''));
       await waitFor('20 answers after the drain', () => load.results.filter((r) => r.sentAt > drainedAt).length > 20, 8000);
+      expect((await Promise.all(held)).map((reply) => reply.status)).to.deep.equal([200, 200, 200, 200, 200, 200]);
     } finally {
       const results = await load.stop();
       const late = results.filter((r) => r.backend === 'b2' && r.sentAt > drainedAt);

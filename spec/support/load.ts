@@ -56,9 +56,11 @@ export { sleep } from './wait.js';
 export function slowEcho(ms: number) {
   return (req: http.IncomingMessage, res: http.ServerResponse, backend: { id: string }) => {
     req.resume();
+    // `?hold=<ms>` answers later: a test that needs requests in flight at a given moment holds some
+    const hold = /[?&]hold=(\d+)/.exec(req.url ?? '')?.[1];
     setTimeout(() => {
       res.writeHead(200, { 'x-backend': backend.id, 'content-type': 'text/plain' });
       res.end(backend.id);
-    }, ms);
+    }, hold === undefined ? ms : Number(hold));
   };
 }
