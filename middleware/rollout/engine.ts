@@ -51,7 +51,8 @@ export interface EngineState {
   history: HistoryPoint[];
 }
 
-interface StoredArm {
+/** An arm's window as plain JSON: sparse latency buckets (stored, and sent between instances). */
+export interface StoredArm {
   requests: number;
   errors: number;
   buckets: Array<[number, number]>;
@@ -242,17 +243,17 @@ export function emptyArm(): ArmWindow {
   return { requests: 0, errors: 0, buckets: emptyBuckets() };
 }
 
-function addArm(into: ArmWindow, from: ArmWindow): void {
+export function addArm(into: ArmWindow, from: ArmWindow): void {
   into.requests += from.requests;
   into.errors += from.errors;
   addBuckets(into.buckets, from.buckets);
 }
 
-function storeArm(arm: ArmWindow): StoredArm {
+export function storeArm(arm: ArmWindow): StoredArm {
   return { requests: arm.requests, errors: arm.errors, buckets: sparse(arm.buckets) };
 }
 
-function loadArm(arm: StoredArm | undefined): ArmWindow {
+export function loadArm(arm: StoredArm | undefined): ArmWindow {
   return arm ? { requests: arm.requests, errors: arm.errors, buckets: fromSparse(arm.buckets) } : emptyArm();
 }
 

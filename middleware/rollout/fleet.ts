@@ -1,6 +1,4 @@
-import { addBuckets, fromSparse, sparse } from './histogram.js';
-import { emptyArm, type Second } from './engine.js';
-import type { ArmWindow } from './judge/index.js';
+import { addArm, emptyArm, loadArm, storeArm, type Second, type StoredArm } from './engine.js';
 
 /**
  * How the instances serving one pool agree on its rollout: one of them leads (runs the clock,
@@ -32,15 +30,12 @@ export const SOLO_FLEET: RolloutFleet = {
 /** A second as it travels between instances: sparse histograms keep it to a few hundred bytes. */
 export interface WireSecond {
   id: string;
-  canary: WireArm;
-  baseline: WireArm;
+  canary: StoredArm;
+  baseline: StoredArm;
 }
 
-type WireArm = [requests: number, errors: number, buckets: Array<[number, number]>];
-
 export function toWire(rolloutId: string, second: Second): WireSecond {
-  const arm = (window: ArmWindow): WireArm => [window.requests, window.errors, sparse(window.buckets)];
-  return { id: rolloutId, canary: arm(second.canary), baseline: arm(second.baseline) };
+  return { id: rolloutId, canary: storeArm(second.canary), baseline: storeArm(second.baseline) };
 }
 
 /** Sum the seconds of one rollout; entries of another rollout (or unreadable ones) are skipped. */
@@ -53,10 +48,9 @@ export function sumWire(rolloutId: string, entries: readonly string[]): Second |
     } catch {
       continue;
     }
-    if (wire.id !== rolloutId || !Array.isArray(wire.canary) || !Array.isArray(wire.baseline)) continue;
+    if (wire.id !== rolloutId || !isArm(wire.canary) || !isArm(wire.baseline)) continue;
     sum ??= { canary: emptyArm(), baseline: emptyArm() };
-    addWire(sum.canary, wire.canary);
-    addWire(sum.baseline, wire.baseline);
+    addSecond(sum, { canary: loadArm(wire.canary), baseline: loadArm(wire.baseline) });
   }
   return sum;
 }
@@ -65,17 +59,12 @@ export function isEmptySecond(second: Second): boolean {
   return second.canary.requests === 0 && second.baseline.requests === 0;
 }
 
-function addWire(into: ArmWindow, [requests, errors, buckets]: WireArm): void {
-  into.requests += Number(requests) || 0;
-  into.errors += Number(errors) || 0;
-  addBuckets(into.buckets, fromSparse(Array.isArray(buckets) ? buckets : []));
-}
-
 /** Fold `from` into `into` (the leader's own second and what followers sent). */
 export function addSecond(into: Second, from: Second): void {
-  for (const arm of ['canary', 'baseline'] as const) {
-    into[arm].requests += from[arm].requests;
-    into[arm].errors += from[arm].errors;
-    addBuckets(into[arm].buckets, from[arm].buckets);
-  }
+  addArm(into.canary, from.canary);
+  addArm(into.baseline, from.baseline);
+}
+
+function isArm(arm: StoredArm | undefined): boolean {
+  return typeof arm?.requests === 'number' && typeof arm.errors === 'number' && Array.isArray(arm.buckets);
 }
