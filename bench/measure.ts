@@ -26,6 +26,11 @@ export interface Measurement {
   peakRssBytes: number | undefined;
   /** Share of one core the proxy used while measured (1 = saturated). */
   proxyCpu: number | undefined;
+  /**
+   * The proxy's CPU time per request answered, in µs. Other work on the machine lowers req/s
+   * more than it moves this, so it tells a row's own cost through noise that req/s cannot.
+   */
+  cpuPerRequestUs: number | undefined;
   /** Share of the load core (load generator + backends) busy while measured. */
   loadCoreBusy: number | undefined;
   /** Busy share of the proxy's core not spent by the proxy: other processes, a disturbed run. */
@@ -77,7 +82,8 @@ async function measureAt(row: RowName, round: number, port: number, proxyPid: nu
   const cpuAfter = proxyPid === undefined ? undefined : processCpuTicks(proxyPid);
   const coreAfter = context.loadCore === undefined ? undefined : coreTicks(context.loadCore);
   const proxyCoreAfter = context.proxyCore === undefined ? undefined : coreTicks(context.proxyCore);
-  const proxyCpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / context.clockTicks / wallS;
+  const proxyCpuS = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / context.clockTicks;
+  const proxyCpu = proxyCpuS === undefined ? undefined : proxyCpuS / wallS;
   const proxyCoreBusy = busyShare(proxyCoreBefore, proxyCoreAfter);
   return {
     row,
@@ -85,6 +91,7 @@ async function measureAt(row: RowName, round: number, port: number, proxyPid: nu
     load,
     peakRssBytes: proxyPid === undefined ? undefined : peakRssBytes(proxyPid),
     proxyCpu,
+    cpuPerRequestUs: proxyCpuS === undefined || load.requests === 0 ? undefined : (proxyCpuS * 1e6) / load.requests,
     loadCoreBusy: busyShare(coreBefore, coreAfter),
     proxyCoreOther: proxyCoreBusy === undefined ? undefined : Math.max(0, proxyCoreBusy - (proxyCpu ?? 0)),
   };

@@ -12,8 +12,8 @@ export interface ReportInput {
   checks: readonly CheckResult[];
 }
 
-const ROW_HEADERS = ['row', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS', 'proxy CPU', 'load core', 'core 0 other', 'req/s spread', 'errors'];
-const CHECK_HEADERS = ['switchyard check', 'ratio', 'per round', 'bar', 'result'];
+const ROW_HEADERS = ['row', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS', 'proxy CPU', 'CPU µs/req', 'load core', 'core 0 other', 'req/s spread', 'errors'];
+const CHECK_HEADERS = ['switchyard check', 'ratio', 'per round', 'CPU ratio', 'bar', 'result'];
 
 export function machineLine(input: ReportInput): string {
   const { machine, settings } = input;
@@ -45,10 +45,11 @@ export function renderMarkdown(input: ReportInput): string {
 
 function footnote(input: ReportInput): string {
   return (
-    `Medians over ${input.settings.rounds} interleaved round(s); round robin over three 100-byte keep-alive backends. ` +
-    'proxy CPU: share of its one core the proxy used; load core: share of core 1 (load generator + backends) busy; ' +
+    `Rows: medians over ${input.settings.rounds} interleaved round(s); checks: the median over rounds of each round's ratio. Round robin over three 100-byte keep-alive backends. ` +
+    'proxy CPU: share of its one core the proxy used; CPU µs/req: its CPU time per request answered; load core: share of core 1 (load generator + backends) busy; ' +
     'core 0 other: worst round\'s share of the proxy\'s core taken by other processes (above a few % that round was disturbed); ' +
-    'req/s spread: (max − min) / median over rounds; per round: lowest–highest ratio within one round.'
+    'req/s spread: (max − min) / median over rounds; per round: lowest–highest ratio within one round; ' +
+    'CPU ratio: the baseline\'s CPU µs/req over the subject\'s, the same comparison in CPU cost (above 1 is cheaper).'
   );
 }
 
@@ -60,6 +61,7 @@ function rowCells(input: ReportInput): string[][] {
     summary.p99Ms.toFixed(2),
     summary.peakRssBytes === undefined ? '—' : `${(summary.peakRssBytes / 1024 / 1024).toFixed(1)} MB`,
     percent(summary.proxyCpu),
+    summary.cpuPerRequestUs === undefined ? '—' : summary.cpuPerRequestUs.toFixed(1),
     percent(summary.loadCoreBusy),
     percent(summary.proxyCoreOtherMax),
     percent(summary.rpsSpread),
@@ -68,10 +70,11 @@ function rowCells(input: ReportInput): string[][] {
 }
 
 function checkCells(input: ReportInput): string[][] {
-  return input.checks.map(({ check, ratio, perRound, pass }) => [
+  return input.checks.map(({ check, ratio, perRound, cpuRatio, pass }) => [
     check.label,
     ratio === undefined ? 'n/a' : ratio.toFixed(3),
     perRound === undefined ? '—' : `${perRound.min.toFixed(3)}–${perRound.max.toFixed(3)}`,
+    cpuRatio === undefined ? '—' : cpuRatio.toFixed(3),
     `${check.kind === 'min' ? '≥' : '≤'} ${check.bar.toFixed(2)}`,
     pass === undefined ? 'n/a (row not run)' : pass ? 'PASS' : 'MISS',
   ]);

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const measurements = await measureRounds(settings, context);
 
   const summaries = summarize(settings.rows, measurements);
-  const input: ReportInput = { ...reportBase, summaries, checks: evaluateChecks(summaries, measurements) };
+  const input: ReportInput = { ...reportBase, summaries, checks: evaluateChecks(measurements) };
   console.log(`\n${renderText(input)}`);
   mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   writeFileSync(RESULTS_FILE, renderMarkdown(input));
@@ -93,6 +93,7 @@ function progressLine(measurement: Measurement, rounds: number): string {
   ];
   if (measurement.peakRssBytes !== undefined) parts.push(`RSS ${(measurement.peakRssBytes / 1024 / 1024).toFixed(1)} MB`);
   if (measurement.proxyCpu !== undefined) parts.push(`proxy CPU ${(measurement.proxyCpu * 100).toFixed(0)}%`);
+  if (measurement.cpuPerRequestUs !== undefined) parts.push(`${measurement.cpuPerRequestUs.toFixed(1)} µs/req`);
   if (measurement.loadCoreBusy !== undefined) parts.push(`load core ${(measurement.loadCoreBusy * 100).toFixed(0)}%`);
   if (measurement.proxyCoreOther !== undefined) parts.push(`core 0 other ${(measurement.proxyCoreOther * 100).toFixed(0)}%`);
   if (load.non2xx + load.errors > 0) parts.push(`WARNING: ${load.non2xx} non-2xx, ${load.errors} socket errors`);

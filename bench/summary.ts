@@ -10,6 +10,7 @@ export interface RowSummary {
   p99Ms: number;
   peakRssBytes: number | undefined;
   proxyCpu: number | undefined;
+  cpuPerRequestUs: number | undefined;
   loadCoreBusy: number | undefined;
   /** Highest share of the proxy's core taken by other processes in any round. */
   proxyCoreOtherMax: number | undefined;
@@ -44,10 +45,19 @@ export const CHECKS: readonly Check[] = [
 
 export interface CheckResult {
   check: Check;
-  /** Ratio of the medians; undefined when a row was not run. */
+  /**
+   * The median over rounds of the ratio within each round (rows are interleaved, so each round
+   * pairs a subject run with a baseline run minutes or seconds apart, and outside load that comes
+   * and goes over a run cancels out); undefined when a row was not run.
+   */
   ratio: number | undefined;
-  /** Lowest and highest ratio within one round (rows are interleaved, so rounds pair up). */
+  /** Lowest and highest ratio within one round. */
   perRound: { min: number; max: number } | undefined;
+  /**
+   * For a req/s check, the same comparison on CPU time per request (the baseline's over the
+   * subject's, so that above 1 is better here too); undefined for latency checks or without /proc.
+   */
+  cpuRatio: number | undefined;
   pass: boolean | undefined;
 }
 
@@ -64,6 +74,7 @@ export function summarize(rows: readonly RowName[], measurements: readonly Measu
       p99Ms: median(mine.map((measurement) => measurement.load.p99Ms)),
       peakRssBytes: medianOfDefined(mine.map((measurement) => measurement.peakRssBytes)),
       proxyCpu: medianOfDefined(mine.map((measurement) => measurement.proxyCpu)),
+      cpuPerRequestUs: medianOfDefined(mine.map((measurement) => measurement.cpuPerRequestUs)),
       loadCoreBusy: medianOfDefined(mine.map((measurement) => measurement.loadCoreBusy)),
       proxyCoreOtherMax: maxOfDefined(mine.map((measurement) => measurement.proxyCoreOther)),
       rpsSpread: requestsPerSec > 0 ? (Math.max(...rps) - Math.min(...rps)) / requestsPerSec : 0,
@@ -72,24 +83,34 @@ export function summarize(rows: readonly RowName[], measurements: readonly Measu
   });
 }
 
-export function evaluateChecks(summaries: readonly RowSummary[], measurements: readonly Measurement[]): CheckResult[] {
-  const byRow = new Map(summaries.map((summary) => [summary.row, summary]));
+export function evaluateChecks(measurements: readonly Measurement[]): CheckResult[] {
   return CHECKS.map((check) => {
-    const subject = byRow.get(check.subject);
-    const baseline = byRow.get(check.baseline);
-    if (!subject || !baseline || subject.rounds === 0 || baseline.rounds === 0) return { check, ratio: undefined, perRound: undefined, pass: undefined };
-    const ratio = subject[check.metric] / baseline[check.metric];
-    return { check, ratio, perRound: perRoundRatios(check, measurements), pass: check.kind === 'min' ? ratio >= check.bar : ratio <= check.bar };
+    const ratios = roundRatios(check, measurements, (subject, baseline) => subject.load[check.metric] / baseline.load[check.metric]);
+    if (ratios.length === 0) return { check, ratio: undefined, perRound: undefined, cpuRatio: undefined, pass: undefined };
+    const ratio = median(ratios);
+    const cpuRatios =
+      check.metric === 'requestsPerSec'
+        ? roundRatios(check, measurements, (subject, baseline) => (subject.cpuPerRequestUs && baseline.cpuPerRequestUs ? baseline.cpuPerRequestUs / subject.cpuPerRequestUs : undefined))
+        : [];
+    return {
+      check,
+      ratio,
+      perRound: { min: Math.min(...ratios), max: Math.max(...ratios) },
+      cpuRatio: cpuRatios.length ? median(cpuRatios) : undefined,
+      pass: check.kind === 'min' ? ratio >= check.bar : ratio <= check.bar,
+    };
   });
 }
 
-function perRoundRatios(check: Check, measurements: readonly Measurement[]): { min: number; max: number } | undefined {
+/** `ratio(subject, baseline)` for every round that measured both rows. */
+function roundRatios(check: Check, measurements: readonly Measurement[], ratio: (subject: Measurement, baseline: Measurement) => number | undefined): number[] {
   const ratios: number[] = [];
   for (const subject of measurements.filter((measurement) => measurement.row === check.subject)) {
     const baseline = measurements.find((measurement) => measurement.row === check.baseline && measurement.round === subject.round);
-    if (baseline) ratios.push(subject.load[check.metric] / baseline.load[check.metric]);
+    const value = baseline && ratio(subject, baseline);
+    if (value !== undefined && Number.isFinite(value)) ratios.push(value);
   }
-  return ratios.length ? { min: Math.min(...ratios), max: Math.max(...ratios) } : undefined;
+  return ratios;
 }
 
 export function median(values: readonly number[]): number {
