@@ -27,8 +27,8 @@ export interface Measurement {
   /** Share of one core the proxy used while measured (1 = saturated). */
   proxyCpu: number | undefined;
   /**
-   * The proxy's CPU time per request answered, in µs. Other work on the machine lowers req/s
-   * more than it moves this, so it tells a row's own cost through noise that req/s cannot.
+   * The proxy's CPU time per request answered, in µs. Outside load on a shared VM moves it as
+   * much as req/s (both halved and doubled together in one run): a cost, not a noise filter.
    */
   cpuPerRequestUs: number | undefined;
   /** Share of the load core (load generator + backends) busy while measured. */
@@ -53,15 +53,26 @@ export async function startProxy(row: ProxyRowName, context: BenchContext): Prom
   }
 }
 
+/** A row's proxy, started and proven to proxy; stopped again if it does not. */
+export async function startVerifiedProxy(row: ProxyRowName, context: BenchContext): Promise<RunningProxy> {
+  const proxy = await startProxy(row, context);
+  try {
+    await verifyProxies(ROW_LABELS[row], proxy.port, context.backendPorts.length, rotatesOneByOne(row));
+    return proxy;
+  } catch (error) {
+    await stop(proxy.child);
+    throw error;
+  }
+}
+
 export async function measureRow(row: RowName, round: number, context: BenchContext): Promise<Measurement> {
   if (row === 'direct') {
     const port = context.backendPorts[0]!;
     await verifyProxies(ROW_LABELS[row], port, 1);
     return measureAt(row, round, port, undefined, context);
   }
-  const proxy = await startProxy(row, context);
+  const proxy = await startVerifiedProxy(row, context);
   try {
-    await verifyProxies(ROW_LABELS[row], proxy.port, context.backendPorts.length, rotatesOneByOne(row));
     return await measureAt(row, round, proxy.port, proxy.child.pid, context);
   } finally {
     await stop(proxy.child);

@@ -92,7 +92,7 @@ function alignedTable(headers: readonly string[], rows: readonly string[][]): st
   return [line(headers), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
 }
 
-function markdownTable(headers: readonly string[], rows: readonly string[][]): string {
+export function markdownTable(headers: readonly string[], rows: readonly string[][]): string {
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
   const align = headers.map((_, column) => (column === 0 ? ':---' : '---:'));
   return [line(headers), line(align), ...rows.map(line)].join('\n');

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { installCleanup, spawnPinned, stop, waitForReady } from './children.js';
 import type { LoadGenerator } from './load.js';
 import { describeMachine, pinning, type Machine } from './machine.js';
-import { measureRow, startProxy, type BenchContext, type Measurement } from './measure.js';
+import { measureRow, startVerifiedProxy, type BenchContext, type Measurement } from './measure.js';
 import { machineLine, renderMarkdown, renderText, type ReportInput } from './report.js';
-import { readSettings, rotatesOneByOne, ROW_LABELS, type BenchSettings, type RowName } from './settings.js';
+import { readSettings, ROW_LABELS, type BenchSettings, type RowName } from './settings.js';
 import { evaluateChecks, summarize } from './summary.js';
 import { verifyProxies } from './verify.js';
 
@@ -56,12 +56,7 @@ async function checkEveryRowProxies(rows: readonly RowName[], context: BenchCont
     if (row === 'direct') {
       await verifyProxies(ROW_LABELS[row], context.backendPorts[0]!, 1);
     } else {
-      const proxy = await startProxy(row, context);
-      try {
-        await verifyProxies(ROW_LABELS[row], proxy.port, context.backendPorts.length, rotatesOneByOne(row));
-      } finally {
-        await stop(proxy.child);
-      }
+      await stop((await startVerifiedProxy(row, context)).child);
     }
   }
   console.log(`checked: ${rows.length} row(s) return the backends' body, proxies round robin over ${context.backendPorts.length} backends`);

@@ -97,9 +97,13 @@ export function evaluateChecks(measurements: readonly Measurement[]): CheckResul
       ratio,
       perRound: { min: Math.min(...ratios), max: Math.max(...ratios) },
       cpuRatio: cpuRatios.length ? median(cpuRatios) : undefined,
-      pass: check.kind === 'min' ? ratio >= check.bar : ratio <= check.bar,
+      pass: passes(check, ratio),
     };
   });
+}
+
+export function passes(check: Check, ratio: number): boolean {
+  return check.kind === 'min' ? ratio >= check.bar : ratio <= check.bar;
 }
 
 /** `ratio(subject, baseline)` for every round that measured both rows. */
